@@ -1,0 +1,1 @@
+"""Alertmanager: the config render step, the message templates and the SMS relay."""

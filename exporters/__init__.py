@@ -1,0 +1,1 @@
+"""Prometheus exporters: collectors that read the trader's snapshot and observe its events."""
