@@ -1,0 +1,1 @@
+"""Test support: real Prometheus, Alertmanager and trader processes on 127.0.0.1."""

@@ -1,0 +1,70 @@
+"""The real ``prometheus`` binary, on a free port with a temporary data directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from .ports import free_port
+from .processes import ManagedProcess, require_binary, wait_until
+
+__all__ = ["PrometheusServer"]
+
+
+class PrometheusServer:
+    def __init__(self, workdir: Path, config_yaml: str, files: dict[str, str | Path] | None = None) -> None:
+        """Write ``config_yaml`` and ``files`` (relative name -> text or source path) into
+        ``workdir`` and start Prometheus there; relative paths in the config resolve in ``workdir``."""
+        workdir.mkdir(parents=True, exist_ok=True)
+        for name, content in (files or {}).items():
+            target = workdir / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(Path(content).read_text() if isinstance(content, Path) else content)
+        config = workdir / "prometheus.yml"
+        config.write_text(config_yaml)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = ManagedProcess("prometheus", [
+            require_binary("prometheus"),
+            f"--config.file={config}",
+            f"--storage.tsdb.path={workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+            "--web.enable-lifecycle",
+            "--log.level=warn",
+        ], workdir / "prometheus.log", cwd=workdir)
+        self.process.wait_ready(f"{self.url}/-/ready")
+
+    def _get(self, path: str, **params: Any) -> Any:
+        response = requests.get(f"{self.url}{path}", params=params, timeout=10)
+        body = response.json()
+        if body.get("status") != "success":
+            raise AssertionError(f"Prometheus {path} {params}: {body.get('errorType')}: {body.get('error')}")
+        return body["data"]
+
+    def query(self, expr: str) -> list[dict]:
+        """The instant-vector result of ``expr`` (raises on a PromQL error)."""
+        data = self._get("/api/v1/query", query=expr)
+        return data["result"] if data["resultType"] == "vector" else [data["result"]]
+
+    def alerts(self) -> list[dict]:
+        return self._get("/api/v1/alerts")["alerts"]
+
+    def firing(self) -> set[str]:
+        return {a["labels"]["alertname"] for a in self.alerts() if a["state"] == "firing"}
+
+    def targets(self) -> list[dict]:
+        return self._get("/api/v1/targets")["activeTargets"]
+
+    def rules(self) -> list[dict]:
+        return self._get("/api/v1/rules")["groups"]
+
+    def wait_until(self, check, timeout: float, what: str) -> object:
+        return wait_until(check, timeout, what, interval=1.0)
+
+    def reload(self) -> None:
+        requests.post(f"{self.url}/-/reload", timeout=10).raise_for_status()
+
+    def stop(self) -> None:
+        self.process.stop()
