@@ -1,0 +1,57 @@
+"""The trading core's own cost: a max-speed replay with both strategies and the paper broker
+trading, and what ``Trader.snapshot()`` and one risk sample cost.
+
+Targets: the replay with trading on keeps >= 20,000 messages per second (a live symbol sends a
+few hundred); ``snapshot()`` under 1 ms and one risk sample of a full 30-day window under 100 ms,
+per account (the sampler runs every 10 s). Prints the figures beside the targets.
+
+    /tmp/venv0/bin/python benchmarks/trading_core.py [recording]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from trader.config import load_config_text
+from trader.engine import Trader
+from trader.feeds.replay import ReplayFeed
+
+TARGET_MSG_PER_S = 20_000
+TARGET_SNAPSHOT_MS = 1.0
+TARGET_SAMPLE_MS = 100.0  # every 10 s: 1 % of a core at most
+DEFAULT = Path("/work/shared/data/binance-usdm-btcusdt-20240808.jsonl.gz")
+
+
+def main() -> None:
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT
+    trader = Trader(load_config_text("feed: {kind: sim, symbols: [BTCUSDT, ETHUSDT]}"), feeds=[])
+    trader.feeds = [ReplayFeed([path], trader.bus, trader.market, speed=None)]
+    start = time.perf_counter()
+    (summary,) = asyncio.run(trader.run())
+    seconds = time.perf_counter() - start
+    snap = trader.snapshot()
+    orders = sum(n for k, n in snap.accounts[0].orders.items() if k[3] == "submitted")
+    print(f"replay with trading: {summary.messages / seconds:,.0f} msg/s ({orders} orders) target >= {TARGET_MSG_PER_S:,}")
+
+    n = 2000
+    start = time.perf_counter()
+    for _ in range(n):
+        trader.snapshot()
+    print(f"snapshot(): {(time.perf_counter() - start) / n * 1e3:.3f} ms target < {TARGET_SNAPSHOT_MS}")
+
+    account = trader.accounts[0].account
+    rng = np.random.default_rng(0)
+    for value in 10_000 * np.cumprod(1 + rng.normal(0, 1e-4, 259_200)):  # 30 days of 10-s samples
+        account._equity_samples.append(float(value))
+    start = time.perf_counter()
+    account.sample(time.time())
+    print(f"risk sample, full 30-day window: {(time.perf_counter() - start) * 1e3:.1f} ms target < {TARGET_SAMPLE_MS}")
+
+
+if __name__ == "__main__":
+    main()

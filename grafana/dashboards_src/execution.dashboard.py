@@ -1,0 +1,71 @@
+"""Execution: are orders accepted, fast, filled and at a fair price; is the exchange API healthy?"""
+
+from trader_dashboards import (
+    BPS, OPS, RATIO, SECONDS, SHORT, USDT, heatmap, limit, prom, sel, timeseries, trader_dashboard,
+)
+
+ACC_EX = sel("account", "exchange")
+EXCHANGE = sel("exchange")
+
+dashboard = trader_dashboard(
+    uid="trader-execution",
+    title="Execution",
+    description="Order failures, latency, slippage, fill and post-only rates, rejections and API errors. "
+                "Panel ids 1-6 are the alerts' dashboard links.",
+    panels=[
+        timeseries(1, "Order failures (non-post-only rejected / submitted)", [
+            prom(f"account_exchange:trader_order_failures:ratio_rate5m{ACC_EX}", "{{account}} {{exchange}}"),
+        ], RATIO, min=0, alerts=("TraderOrderFailuresHigh",), limits=[limit("trader:order_failure_limit:ratio")]),
+        timeseries(2, "API error rate by exchange and endpoint", [
+            prom(f"exchange:trader_api_errors:ratio_rate5m{EXCHANGE}", "{{exchange}} (all endpoints)"),
+            prom(f"exchange_endpoint:trader_api_errors:ratio_rate5m{EXCHANGE}", "{{exchange}} {{endpoint}}"),
+        ], RATIO, min=0, alerts=("TraderApiErrorRateHigh",), limits=[limit("trader:api_error_limit:ratio")]),
+        timeseries(3, "Order latency p99 (submit to acknowledged)", [
+            prom(f"exchange:trader_order_latency_seconds:p99_5m{EXCHANGE}", "{{exchange}}"),
+        ], SECONDS, alerts=("TraderOrderLatencyHigh",), limits=[limit("trader:latency_limit:seconds")]),
+        timeseries(4, "API latency p99", [
+            prom(f"exchange:trader_api_request_duration_seconds:p99_5m{EXCHANGE}", "{{exchange}} (all endpoints)"),
+            prom(f"exchange_endpoint:trader_api_request_duration_seconds:p99_5m{EXCHANGE}", "{{exchange}} {{endpoint}}"),
+        ], SECONDS, alerts=("TraderApiLatencyHigh",), limits=[limit("trader:latency_limit:seconds")]),
+        timeseries(5, "Mean slippage of taker fills", [
+            prom(f"account_exchange:trader_slippage_bps:mean5m{ACC_EX}", "{{account}} {{exchange}}"),
+        ], BPS, alerts=("TraderSlippageHigh",), limits=[limit("trader:slippage_limit:bps")],
+            description="Adverse slippage against the mid at submission; maker fills have none."),
+        heatmap(13, "Order latency distribution",
+                f"sum by (le) (rate(trader_order_latency_seconds_bucket{EXCHANGE}[$__rate_interval]))", SECONDS, w=12),
+        timeseries(6, "Order-success error budget burn rate", [
+            prom(f"exchange:trader_order_failures:ratio_rate{window}{EXCHANGE} / on () group_left () "
+                 "(1 - trader:order_success_slo:ratio)", f"{{{{exchange}}}} {window}")
+            for window in ("5m", "1h", "30m", "6h")
+        ], "suffix:x", w=24, alerts=("TraderOrderSuccessBudgetBurn",),
+            description="How many times faster than the SLO (trader:order_success_slo:ratio) allows the order "
+                        "failures spend the 30-day error budget; 1x spends it in exactly 30 days. The alert pages "
+                        "when a long window and its short window (1h and 5m, 6h and 30m) both burn fast; "
+                        "the factors are in prometheus/rules/slo.yml."),
+        timeseries(7, "Fill rate and post-only success (1h)", [
+            prom(f"account_exchange:trader_order_fill:ratio_rate1h{ACC_EX}", "fill {{exchange}}"),
+            prom(f"account_exchange:trader_post_only_success:ratio_rate1h{ACC_EX}", "post-only maker {{exchange}}"),
+        ], RATIO, w=8, min=0, max=1),
+        timeseries(8, "Rejections by symbol", [
+            prom(f'sum by (exchange, symbol) (rate(trader_orders_total{sel("account", "exchange", "symbol", status="rejected")}'
+                 "[$__rate_interval]))", "{{exchange}} {{symbol}}"),
+        ], OPS, w=8),
+        timeseries(9, "Rejections by order type", [
+            prom(f'sum by (order_type) (rate(trader_orders_by_type_total{sel("account", "exchange", status="rejected")}'
+                 "[$__rate_interval]))", "{{order_type}}"),
+        ], OPS, w=8, description="Post-only rejections are the order type working (it refused to take)."),
+        timeseries(10, "Orders submitted", [
+            prom(f"account_exchange:trader_orders_submitted:rate5m{ACC_EX}", "{{account}} {{exchange}}"),
+        ], OPS),
+        timeseries(11, "API requests by exchange and endpoint", [
+            prom(f"exchange_endpoint:trader_api_requests:rate5m{EXCHANGE}", "{{exchange}} {{endpoint}}"),
+        ], OPS),
+        timeseries(12, "API errors by exchange and endpoint", [
+            prom(f'sum by (exchange, endpoint) (increase(trader_api_requests_total{sel("exchange", status="error")}'
+                 "[$__rate_interval]))", "{{exchange}} {{endpoint}}"),
+        ], SHORT, w=12, draw="bars"),
+        timeseries(14, "Traded volume per hour", [
+            prom(f"account_exchange:trader_volume_usdt:rate1h{ACC_EX} * 3600", "{{account}} {{exchange}}"),
+        ], USDT, w=12, description="Filled notional, averaged over the last hour."),
+    ],
+)

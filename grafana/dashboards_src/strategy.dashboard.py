@@ -1,0 +1,58 @@
+"""Strategy performance: which strategy earns, how often it is right, and how it gets filled."""
+
+from trader_dashboards import (
+    BPS, OPS, RATIO, SECONDS, SHORT, USDT, bargauge, limit, prom, sel, stat, timeseries,
+    trader_dashboard,
+)
+
+ACCOUNT = sel("account")
+STRATEGY = sel("account", "strategy")
+
+dashboard = trader_dashboard(
+    uid="trader-strategy",
+    title="Strategy performance",
+    description="PnL, Sharpe, signals and trade outcomes per strategy, and the execution quality they get.",
+    panels=[
+        # --- the two alerts of this page first: ids fixed by prometheus/rules/trading.yml ---
+        timeseries(1, "Win rate (24h)", [
+            prom(f"account:trader_win_rate:ratio_1d{ACCOUNT}", "account {{account}}"),
+            prom(f'sum by (strategy) (increase(trader_closed_trades_total{sel("account", "strategy", status="win")}[1d]))'
+                 f" / sum by (strategy) (increase(trader_closed_trades_total{STRATEGY}[1d]))", "{{strategy}}"),
+        ], RATIO, min=0, max=1, limits=[limit("trader:win_rate_limit:ratio")], alerts=("TraderWinRateLow",),
+            description="Share of trades closed in the last 24 h that won. The alert waits for more than "
+                        "trader:win_rate_min_trades:count trades."),
+        timeseries(2, "Position age", [
+            prom(f'trader_position_age_seconds{sel("account", "exchange", "symbol")}', "{{exchange}} {{symbol}}"),
+        ], SECONDS, limits=[limit("trader:position_age_limit:seconds")], alerts=("TraderPositionHeldTooLong",),
+            description="How long each open position has been held."),
+        # --- money per strategy ---
+        timeseries(3, "PnL per strategy", [prom(f"trader_strategy_pnl_usdt{STRATEGY}", "{{strategy}}")], USDT),
+        bargauge(4, "Sharpe (30 days) per strategy", [prom(f"trader_strategy_sharpe_30d{STRATEGY}", "{{strategy}}")],
+                 SHORT, description="Annualised; absent until a strategy has enough daily returns."),
+        timeseries(5, "Signals per strategy", [
+            prom(f"account_strategy:trader_signals:rate5m{STRATEGY}", "{{strategy}}"),
+        ], OPS),
+        bargauge(6, "Trades closed (24h)", [
+            prom(f"sum by (strategy, status) (increase(trader_closed_trades_total{STRATEGY}[1d]))",
+                 "{{strategy}} {{status}}"),
+        ], SHORT),
+        timeseries(7, "PnL per closed trade", [
+            prom(f"sum by (strategy) (trader_strategy_pnl_usdt{STRATEGY})"
+                 f" / sum by (strategy) (trader_closed_trades_total{STRATEGY})", "{{strategy}}"),
+        ], USDT, description="Strategy PnL divided by the trades it closed since start."),
+        # --- execution quality: orders are labelled by exchange, not by strategy (bounded labels) ---
+        timeseries(8, "Fill rate and post-only success (1h)", [
+            prom(f'account_exchange:trader_order_fill:ratio_rate1h{sel("account", "exchange")}', "fill {{exchange}}"),
+            prom(f'account_exchange:trader_post_only_success:ratio_rate1h{sel("account", "exchange")}',
+                 "post-only maker {{exchange}}"),
+        ], RATIO, w=12, min=0, max=1,
+            description="Orders carry exchange labels, not strategy labels; this is the quality every strategy gets."),
+        timeseries(9, "Mean slippage of taker fills", [
+            prom(f'account_exchange:trader_slippage_bps:mean5m{sel("account", "exchange")}', "{{exchange}}"),
+        ], BPS, w=12, limits=[limit("trader:slippage_limit:bps")]),
+        stat(10, "Sharpe (30 days)", prom(f"trader_sharpe_30d{ACCOUNT}", "{{account}}"), SHORT, w=4, h=8, decimals=2),
+        stat(11, "Sortino (30 days)", prom(f"trader_sortino_30d{ACCOUNT}", "{{account}}"), SHORT, w=4, h=8, decimals=2),
+        stat(12, "Profit factor", prom(f"trader_profit_factor{ACCOUNT}", "{{account}}"), SHORT, w=4, h=8, decimals=2,
+             description="Gross profit / gross loss of closed trades; absent until a trade loses."),
+    ],
+)

@@ -1,0 +1,148 @@
+"""Every PromQL query of every dashboard runs against a real Prometheus that scrapes the real
+trader on the sim feed with prometheus/rules/*.yml loaded, and the panels that should show data
+after about a minute of trading do.
+
+One test (starting the trader and Prometheus costs most of its ~70 s): it first waits until the
+panels that must have data have it, then runs every query with the variables set to "All"
+(``.*``) and again with one concrete value each, as Grafana does when a user picks one.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from grafana_dashboards_support import (
+    RULES_DIR, dashboards, fill_variables, panel_ref, referenced_variables, targets,
+)
+
+pytestmark = pytest.mark.slow
+
+# The sim feed with a fixed seed: the same market, signals and fills on every run.
+TRADER_ARGS = ("--feed", "sim", "--seed", "0")
+
+# Scraped and evaluated every second (production: 5 s) so a minute holds enough samples for the
+# 1 m rate windows the panels use in place of $__rate_interval.
+PROMETHEUS_CONFIG = """
+global:
+  scrape_interval: 1s
+  scrape_timeout: 900ms
+  evaluation_interval: 1s
+rule_files: ["rules/*.yml"]
+scrape_configs:
+  - job_name: trader
+    static_configs: [{{targets: ["{trader}"]}}]
+{extra}"""
+SELF_SCRAPE = """  - job_name: prometheus
+    static_configs: [{{targets: ["127.0.0.1:{port}"]}}]
+"""
+
+# Panels (or single queries: uid, panel id, refId) that may stay empty after a minute of the
+# sim feed, and why. Every other query of every panel must return data.
+MAY_BE_EMPTY = {
+    # Services this test does not run: only the trader and Prometheus are scraped here.
+    ("trader-system", 10): "Alertmanager's own metrics",
+    ("trader-system", 11): "Loki's own metrics",
+    ("trader-system", 12): "the SMS relay's own metrics",
+    ("trader-system", 6, "D"): "Alertmanager's config reload flag",
+    ("trader-system", 6, "E"): "Alertmanager's notification failures",
+    ("trader-system", 6, "B"): "rule evaluation failures: none is the healthy case",
+    # Figures that need more than a minute of history by design.
+    ("trader-strategy", 4): "per-strategy Sharpe needs 30 days of daily returns",
+    ("trader-strategy", 10): "Sharpe needs 30 days of daily returns",
+    ("trader-strategy", 11): "Sortino needs 30 days of daily returns",
+    ("trader-risk", 3, "A"): "VaR needs enough daily returns",
+    ("trader-risk", 3, "B"): "CVaR needs enough daily returns",
+    ("trader-risk", 12): "VaR needs enough daily returns",
+    # Events a calm minute of the sim feed does not produce.
+    ("trader-risk", 6): "correlation needs two open positions with a return history",
+    ("trader-risk", 7): "none of our positions is liquidated",
+    ("trader-market-data", 13): "the sim feed publishes no exchange liquidations",
+}
+
+
+def _label_values(prom, definition: str, values: dict[str, str]) -> list[str]:
+    """What Grafana's ``label_values(selector, label)`` lists, through a PromQL ``group by``."""
+    match = re.fullmatch(r"label_values\((.+),\s*(\w+)\)", definition)
+    assert match, f"unsupported variable query {definition!r}"
+    selector, label = fill_variables(match[1], values), match[2]
+    return sorted({r["metric"].get(label, "") for r in prom.query(f"group by ({label}) ({selector})")} - {""})
+
+
+def _may_be_empty(uid: str, panel: dict, target: dict) -> bool:
+    return (uid, panel["id"]) in MAY_BE_EMPTY or (uid, panel["id"], target["refId"]) in MAY_BE_EMPTY
+
+
+def _prometheus_queries(all_dashboards: dict) -> list[tuple[dict, dict, dict]]:
+    return [(d, panel, target) for d in all_dashboards.values() for panel, target in targets(d, "prometheus")]
+
+
+def test_every_dashboard_query_runs_and_the_panels_show_data(start_trader, start_prometheus) -> None:
+    started = time.monotonic()
+    all_dashboards = dashboards()
+    queries = _prometheus_queries(all_dashboards)
+    assert len(queries) > 80, f"only {len(queries)} PromQL queries found in the dashboards"
+    listed = {key[:2] for key in MAY_BE_EMPTY}
+    for uid, panel_id in listed:  # the exception list must name real panels
+        assert any(d["uid"] == uid and p["id"] == panel_id for d, p, _ in queries), (uid, panel_id)
+
+    trader = start_trader(*TRADER_ARGS)
+    rules = {f"rules/{path.name}": path for path in sorted(RULES_DIR.glob("*.yml"))}
+    assert rules, "no rule files in prometheus/rules"
+    trader_target = trader.metrics_url.split("//", 1)[1].split("/", 1)[0]
+    prom = start_prometheus(PROMETHEUS_CONFIG.format(trader=trader_target, extra=""), files=rules)
+    # Prometheus picks its port when it starts: add the self-scrape job now, as compose's
+    # `prometheus` job does, so its own metrics (rule failures, reloads) can be checked.
+    config_path = next(a.split("=", 1)[1] for a in prom.process.argv if a.startswith("--config.file="))
+    with open(config_path, "w") as config:
+        config.write(PROMETHEUS_CONFIG.format(trader=trader_target, extra=SELF_SCRAPE.format(port=prom.port)))
+    prom.reload()
+    assert not [g for g in prom.rules() if any(r.get("health") == "err" for r in g["rules"])], prom.rules()
+
+    all_values = {name: ".*" for d in all_dashboards.values() for name in _variables(d)}
+    must_have_data = [(d, p, t) for d, p, t in queries if not _may_be_empty(d["uid"], p, t)]
+
+    def empty_panels() -> list[str]:
+        return [panel_ref(d, p, t) for d, p, t in must_have_data
+                if not prom.query(fill_variables(t["expr"], all_values))]
+
+    waiting_since = time.monotonic()
+    try:
+        prom.wait_until(lambda: not empty_panels(), timeout=90, what="every panel that should have data to have it")
+    except AssertionError as error:
+        raise AssertionError(f"{error}; still empty:\n" + "\n".join(empty_panels())) from None
+    data_after = time.monotonic() - waiting_since
+
+    errors, empty = [], []
+    for dashboard in all_dashboards.values():
+        # Concrete values: the first each variable lists, as a user picking one would see.
+        concrete = dict(all_values)
+        for variable in dashboard["templating"]["list"]:
+            if variable["type"] == "query":
+                options = _label_values(prom, variable["definition"], concrete)
+                if not options:
+                    errors.append(f"{dashboard['uid']}: variable {variable['name']} lists no values")
+                    continue
+                concrete[variable["name"]] = re.escape(options[0])
+        for panel, target in targets(dashboard, "prometheus"):
+            try:
+                prom.query(fill_variables(target["expr"], all_values))
+                narrowed = referenced_variables(target["expr"]) & set(_variables(dashboard))
+                if narrowed and not _may_be_empty(dashboard["uid"], panel, target):
+                    expr = fill_variables(target["expr"], concrete)
+                    if not prom.query(expr):
+                        empty.append(f"{panel_ref(dashboard, panel, target)}: {expr}")
+            except AssertionError as error:  # a PromQL error, as the fixture words it
+                errors.append(f"{panel_ref(dashboard, panel, target)}: {error}")
+    had_data = sorted({f"{d['uid']} {p['id']}" for d, p, t in queries if _may_be_empty(d["uid"], p, t)
+                       and prom.query(fill_variables(t["expr"], all_values))})
+    assert not errors, "\n".join(errors)
+    assert not empty, "panels without data for one concrete value per variable:\n" + "\n".join(empty)
+    print(f"\n{len(queries)} PromQL queries ran twice; panels had data {data_after:.0f} s after Prometheus "
+          f"started; test took {time.monotonic() - started:.0f} s; allowed to be empty but had data: {had_data}")
+
+
+def _variables(dashboard: dict) -> list[str]:
+    return [v["name"] for v in dashboard["templating"]["list"]]

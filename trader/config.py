@@ -1,0 +1,313 @@
+"""The trader's configuration: YAML read once at start into frozen, typed dataclasses.
+
+Every key has a default, so an empty file (or no file) gives a working paper trader: live
+Binance data, one account "main" of 10,000 USDT running both strategies. A key the schema does
+not know, a value of the wrong type or out of range stops start-up with one ``ConfigError``
+line naming the key, the value and what was expected::
+
+    >>> load_config_text("paper: {taker_fee_ratio: -1}")
+    Traceback (most recent call last):
+    ...
+    trader.config.ConfigError: config: paper.taker_fee_ratio = -1: expected a number >= 0
+
+The documented default file is ``trader/config.example.yml``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+__all__ = [
+    "ConfigError", "FeedConfig", "PaperConfig", "RiskConfig", "LimitsConfig", "StrategyConfig",
+    "AccountConfig", "DrillConfig", "MetricsConfig", "Config", "load_config", "load_config_text",
+    "DEFAULT_SYMBOLS",
+]
+
+# Liquid USDT-margined perpetuals, most liquid first; ``--symbols N`` takes the first N.
+DEFAULT_SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT", "BNBUSDT", "ADAUSDT", "LINKUSDT")
+EXCHANGES = ("binance", "bybit", "okx")
+
+
+class ConfigError(ValueError):
+    """A bad configuration value; ``str()`` is the one line shown to the user."""
+
+
+def _check(**rules: Any) -> dict[str, Any]:
+    """Field metadata: ``gt``/``ge``/``le``/``lt`` bounds, ``choices`` for strings, ``nonempty``."""
+    return {"check": rules}
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    kind: Literal["live", "sim", "replay"] = "live"
+    exchanges: tuple[str, ...] = field(default=("binance",), metadata=_check(choices=EXCHANGES, nonempty=True))
+    symbols: tuple[str, ...] = field(default=DEFAULT_SYMBOLS[:3], metadata=_check(nonempty=True))
+    replay_path: str | None = None
+    # Replay pacing: 1.0 = the recording's own pace; None = as fast as possible ("max").
+    speed: float | None = field(default=1.0, metadata=_check(gt=0))
+    seed: int = 0
+    sim_updates_per_second: float = field(default=4.0, metadata=_check(gt=0, le=20))  # sim: quotes per symbol
+
+
+@dataclass(frozen=True)
+class PaperConfig:
+    """The paper broker's simulated exchange (seed 004's paper_trading_config)."""
+
+    maker_fee_ratio: float = field(default=0.0002, metadata=_check(ge=0, lt=0.01))  # 0.02 %
+    taker_fee_ratio: float = field(default=0.0005, metadata=_check(ge=0, lt=0.01))  # 0.05 %
+    # Extra adverse slippage on top of walking the book: fixed = base; linear = base * q;
+    # sqrt = base * sqrt(q); q = order quantity / quantity at the touch, capped at 10.
+    slippage_model: Literal["linear", "sqrt", "fixed"] = "linear"
+    base_slippage_ratio: float = field(default=0.0005, metadata=_check(ge=0, lt=0.1))  # 5 bps
+    min_latency_ms: float = field(default=10.0, metadata=_check(ge=0))
+    max_latency_ms: float = field(default=100.0, metadata=_check(ge=0))
+    partial_fill_probability: float = field(default=0.1, metadata=_check(ge=0, le=1))
+    reject_probability: float = field(default=0.01, metadata=_check(ge=0, le=1))
+    # Maintenance margin of the isolated position, as a fraction of its notional.
+    maintenance_margin_ratio: float = field(default=0.005, metadata=_check(ge=0, lt=0.5))
+
+
+@dataclass(frozen=True)
+class RiskConfig:
+    """How equity is sampled for VaR, CVaR, Sharpe and Sortino (see trader/risk.py)."""
+
+    sample_interval_seconds: float = field(default=10.0, metadata=_check(gt=0))
+    min_samples: int = field(default=30, metadata=_check(ge=3))  # returns needed before a figure exists
+    window_days: float = field(default=30.0, metadata=_check(gt=0))
+    confidence: float = field(default=0.99, metadata=_check(gt=0.5, lt=1))
+    correlation_min_returns: int = field(default=10, metadata=_check(ge=3))
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    """Hard limits that gate new orders; reduce-only exits always pass."""
+
+    max_drawdown_ratio: float = field(default=0.15, metadata=_check(gt=0, le=1))  # seed 000: halt at 15 %
+    daily_loss_ratio: float = field(default=0.05, metadata=_check(gt=0, le=1))  # seed 000: -5 % of equity
+    var_usdt: float = field(default=2000.0, metadata=_check(gt=0))
+    max_leverage: float = field(default=5.0, metadata=_check(gt=0))
+    max_position_usdt: float = field(default=8000.0, metadata=_check(gt=0))
+    max_open_positions: int = field(default=5, metadata=_check(ge=1))
+
+
+@dataclass(frozen=True)
+class StrategyConfig:
+    type: Literal["momentum", "mean_reversion"]
+    name: str = ""  # defaults to the type
+    symbols: tuple[str, ...] = ()  # empty = every symbol of the account
+    order_usdt: float = field(default=1000.0, metadata=_check(gt=0))
+    leverage: float = field(default=3.0, metadata=_check(ge=1, le=125))
+    bar_seconds: float = field(default=1.0, metadata=_check(gt=0))  # price sampled once per bar
+    lookback_bars: int = field(default=20, metadata=_check(ge=3))
+    # momentum: |return over the lookback| in bps; mean reversion: |z-score|.
+    entry_threshold: float = field(default=5.0, metadata=_check(gt=0))
+    stop_loss_ratio: float = field(default=0.004, metadata=_check(gt=0, lt=1))
+    take_profit_ratio: float = field(default=0.003, metadata=_check(gt=0, lt=1))
+    max_hold_seconds: float = field(default=120.0, metadata=_check(gt=0))
+    entry_timeout_seconds: float = field(default=10.0, metadata=_check(gt=0))  # resting entries canceled after
+
+
+def _default_strategies() -> tuple[StrategyConfig, ...]:
+    return (StrategyConfig(type="momentum"), StrategyConfig(type="mean_reversion", entry_threshold=1.5))
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    name: str = "main"
+    initial_balance_usdt: float = field(default=10_000.0, metadata=_check(gt=0))
+    exchanges: tuple[str, ...] = field(default=(), metadata=_check(choices=EXCHANGES))  # empty = the feed's
+    symbols: tuple[str, ...] = ()  # empty = the feed's
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    strategies: tuple[StrategyConfig, ...] = field(default_factory=_default_strategies)
+
+
+@dataclass(frozen=True)
+class DrillConfig:
+    """Drill timing; the CLI defaults are the real ones, tests shrink them."""
+
+    delay_seconds: float = field(default=60.0, metadata=_check(ge=0))  # healthy baseline first
+    duration_seconds: float = field(default=180.0, metadata=_check(gt=0))  # the condition lasts this long
+    crash_drop_ratio: float = field(default=0.35, metadata=_check(gt=0, lt=0.9))
+    crash_over_seconds: float = field(default=45.0, metadata=_check(gt=0))
+    api_error_probability: float = field(default=0.4, metadata=_check(gt=0, le=1))
+    latency_seconds: tuple[float, ...] = field(default=(1.2, 2.0))  # (min, max) round trip under the drill
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    port: int = field(default=8000, metadata=_check(ge=0, le=65535))
+    host: str = "0.0.0.0"
+
+
+@dataclass(frozen=True)
+class Config:
+    feed: FeedConfig = field(default_factory=FeedConfig)
+    paper: PaperConfig = field(default_factory=PaperConfig)
+    risk: RiskConfig = field(default_factory=RiskConfig)
+    drill: DrillConfig = field(default_factory=DrillConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    accounts: tuple[AccountConfig, ...] = field(default_factory=lambda: (AccountConfig(),))
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    def account_exchanges(self, account: AccountConfig) -> tuple[str, ...]:
+        return account.exchanges or self.feed.exchanges
+
+    def account_symbols(self, account: AccountConfig) -> tuple[str, ...]:
+        return account.symbols or self.feed.symbols
+
+
+# --- loading ------------------------------------------------------------------------------
+
+
+def _fail(path: str, value: object, expected: str) -> typing.NoReturn:
+    shown = "null" if value is None else repr(value) if isinstance(value, str) else value
+    raise ConfigError(f"config: {path} = {shown}: expected {expected}")
+
+
+def _number(path: str, value: object, kind: type, rules: dict[str, Any]) -> float | int:
+    is_bool = isinstance(value, bool)
+    if kind is int and (is_bool or not isinstance(value, int)):
+        _fail(path, value, "an integer" + _bounds_text(rules))
+    if kind is float and (is_bool or not isinstance(value, (int, float))):
+        _fail(path, value, "a number" + _bounds_text(rules))
+    number = kind(value)
+    if number != number:  # NaN
+        _fail(path, value, "a number" + _bounds_text(rules))
+    for rule, ok in (("gt", lambda b: number > b), ("ge", lambda b: number >= b),
+                     ("lt", lambda b: number < b), ("le", lambda b: number <= b)):
+        if rule in rules and not ok(rules[rule]):
+            _fail(path, value, ("an integer" if kind is int else "a number") + _bounds_text(rules))
+    return number
+
+
+def _bounds_text(rules: dict[str, Any]) -> str:
+    signs = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+    parts = [f"{signs[r]} {rules[r]}" for r in ("gt", "ge", "lt", "le") if r in rules]
+    return (" " + " and ".join(parts)) if parts else ""
+
+
+def _convert(path: str, value: object, hint: Any, rules: dict[str, Any]) -> object:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _convert(path, value, inner, rules)
+    if origin is Literal:
+        if value not in args:
+            _fail(path, value, "one of " + ", ".join(str(a) for a in args))
+        return value
+    if origin is tuple:
+        item_hint = args[0]
+        if not isinstance(value, list):
+            _fail(path, value, "a list")
+        if rules.get("nonempty") and not value:
+            _fail(path, value, "a non-empty list")
+        return tuple(_convert(f"{path}[{i}]", item, item_hint, rules) for i, item in enumerate(value))
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, path)
+    if hint is bool:
+        if not isinstance(value, bool):
+            _fail(path, value, "true or false")
+        return value
+    if hint in (int, float):
+        return _number(path, value, hint, rules)
+    if hint is str:
+        if not isinstance(value, str) or not value:
+            _fail(path, value, "a non-empty string")
+        if "choices" in rules and value not in rules["choices"]:
+            _fail(path, value, "one of " + ", ".join(rules["choices"]))
+        return value
+    raise TypeError(f"unsupported config type {hint!r} at {path}")  # a schema bug, not user input
+
+
+def _build(cls: type, data: object, path: str) -> Any:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        _fail(path or "<top level>", data, "a mapping of keys to values")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in fields:
+            shown = f"{path}.{key}" if path else str(key)
+            raise ConfigError(f"config: {shown}: unknown key (expected one of {', '.join(fields)})")
+    kwargs = {}
+    for name, fld in fields.items():
+        if name in data:
+            kwargs[name] = _convert(f"{path}.{name}" if path else name, data[name], hints[name],
+                                    fld.metadata.get("check", {}))
+        elif fld.default is dataclasses.MISSING and fld.default_factory is dataclasses.MISSING:
+            _fail(f"{path}.{name}" if path else name, None, "a value (this key is required)")
+    return cls(**kwargs)
+
+
+def _validate(config: Config) -> Config:
+    """Rules that span several keys."""
+    if config.paper.max_latency_ms < config.paper.min_latency_ms:
+        _fail("paper.max_latency_ms", config.paper.max_latency_ms, f"a number >= paper.min_latency_ms ({config.paper.min_latency_ms})")
+    lat = config.drill.latency_seconds
+    if len(lat) != 2 or not 0 < lat[0] <= lat[1]:
+        _fail("drill.latency_seconds", list(lat), "[min, max] with 0 < min <= max")
+    if config.feed.kind == "replay" and not config.feed.replay_path:
+        _fail("feed.replay_path", config.feed.replay_path, "a recording file when feed.kind is replay")
+    names = [a.name for a in config.accounts]
+    if not names:
+        _fail("accounts", [], "at least one account")
+    for i, account in enumerate(config.accounts):
+        if account.name in names[:i]:
+            _fail(f"accounts[{i}].name", account.name, "a name no other account uses")
+        for exchange in account.exchanges:
+            if exchange not in config.feed.exchanges:
+                _fail(f"accounts[{i}].exchanges", list(account.exchanges),
+                      "exchanges the feed reads (feed.exchanges: " + ", ".join(config.feed.exchanges) + ")")
+        for symbol in account.symbols:
+            if symbol not in config.feed.symbols:
+                _fail(f"accounts[{i}].symbols", list(account.symbols),
+                      "symbols the feed reads (feed.symbols: " + ", ".join(config.feed.symbols) + ")")
+        strategy_names = [s.name or s.type for s in account.strategies]
+        for j, strategy in enumerate(account.strategies):
+            if strategy_names.count(strategy.name or strategy.type) > 1:
+                _fail(f"accounts[{i}].strategies[{j}].name", strategy.name or strategy.type,
+                      "a strategy name unique within the account")
+            if strategy.leverage > account.limits.max_leverage:
+                _fail(f"accounts[{i}].strategies[{j}].leverage", strategy.leverage,
+                      f"a number <= the account's limits.max_leverage ({account.limits.max_leverage})")
+    return config
+
+
+def load_config_text(text: str, source: str = "config") -> Config:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"config: {source}{where}: expected valid YAML ({getattr(error, 'problem', error)})") from None
+    config = _build(Config, data, "")
+    accounts = tuple(dataclasses.replace(a, strategies=tuple(
+        s if s.name else dataclasses.replace(s, name=s.type) for s in a.strategies)) for a in config.accounts)
+    return _validate(dataclasses.replace(config, accounts=accounts))
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Read ``path`` (None: every default)."""
+    if path is None:
+        return load_config_text("")
+    try:
+        text = Path(path).read_text()
+    except OSError as error:
+        raise ConfigError(f"config: --config = {str(path)!r}: expected a readable YAML file ({error.strerror})") from None
+    return load_config_text(text, str(path))
+
+
+def with_overrides(config: Config, **feed: Any) -> Config:
+    """The config with feed keys replaced (from CLI flags), validated again."""
+    return _validate(dataclasses.replace(config, feed=dataclasses.replace(config.feed, **feed)))

@@ -1,0 +1,314 @@
+"""What every feed shares: the ``Feed`` interface, the message handler base, reconnect/backoff.
+
+A *handler* (one per exchange: ``BinanceHandler``, ``BybitHandler``, ``OkxHandler``) turns one
+raw message into state updates (``MarketState``) and bus events; it never raises. The live feeds
+(``WebSocketFeed`` subclasses) and the replay feed both drive the same handlers, so a replay tests
+exactly the parsing that runs live.
+
+Errors in a message are counted in ``FeedStats.rejected`` by reason:
+- ``parse_error``: not JSON;
+- ``schema``: JSON, but a field is missing or has the wrong type (including a non-numeric string);
+- ``invalid_value``: a number that cannot be a market figure (NaN, infinite, price <= 0,
+  negative quantity).
+Each rejection publishes ``MessageRejected``; logs are rate-limited (one line per reason per
+``_REJECT_LOG_INTERVAL`` seconds, with the count of the suppressed ones).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import socket
+import time
+from typing import Any, Protocol
+
+import orjson
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
+
+from trader.api_stats import ApiStats
+from trader.book import InvalidValue
+from trader.bus import EventBus
+from trader.events import FeedConnected, FeedDisconnected, MessageRejected
+from trader.market import FeedStats, MarketState, SymbolState
+
+__all__ = ["Feed", "ExchangeHandler", "Backoff", "WebSocketFeed", "InvalidValue", "HttpError", "describe_error", "INF"]
+
+INF = float("inf")
+_REJECT_LOG_INTERVAL = 10.0  # seconds between two log lines about rejected messages (per reason)
+_log = logging.getLogger("trader.feeds")
+
+
+class HttpError(Exception):
+    """A REST call answered with a non-200 status (e.g. 451 from a region block)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"HTTP {status} {message}".strip())
+        self.status = status
+        self.message = message
+
+
+class Feed(Protocol):
+    """A source of market data for one exchange. ``run()`` returns when the feed ends (a replay
+    reaches its end) or is cancelled; live and simulated feeds run until cancelled."""
+
+    exchange: str
+
+    async def run(self) -> Any: ...
+
+
+class Backoff:
+    """Exponential backoff with full jitter: delay = uniform(0, min(cap, base * 2**attempt)).
+
+    Full jitter spreads the reconnects of many clients after an exchange-wide outage (AWS
+    Architecture Blog, "Exponential Backoff And Jitter").
+
+        >>> b = Backoff(base=1.0, cap=60.0, rng=random.Random(0))
+        >>> all(0 <= b.next_delay() <= 60 for _ in range(20))
+        True
+    """
+
+    def __init__(self, base: float = 0.5, cap: float = 60.0, rng: random.Random | None = None) -> None:
+        self.base = base
+        self.cap = cap
+        self.attempt = 0
+        self._rng = rng or random.Random()
+
+    def next_delay(self) -> float:
+        ceiling = min(self.cap, self.base * (2 ** min(self.attempt, 30)))
+        self.attempt += 1
+        return self._rng.uniform(0.0, ceiling)
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line, no secrets, for FeedStats.last_error, FeedDisconnected.reason and the log."""
+    if isinstance(exc, InvalidStatus):
+        response = exc.response
+        return f"HTTP {response.status_code} {response.reason_phrase}".strip()
+    status = getattr(exc, "status", None)  # aiohttp.ClientResponseError
+    if isinstance(status, int):
+        return f"HTTP {status} {getattr(exc, 'message', '')}".strip()
+    if isinstance(exc, ConnectionClosed):
+        rcvd = exc.rcvd
+        if rcvd is None:
+            return "connection closed without a close frame"
+        return f"server closed ({rcvd.code}{' ' + rcvd.reason if rcvd.reason else ''})"
+    if isinstance(exc, socket.gaierror):
+        return f"DNS failure: {exc.strerror or exc}"
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+        return str(exc) or "timeout"
+    if isinstance(exc, InvalidURI):
+        return f"invalid URL: {exc}"
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"[:200]
+
+
+class ExchangeHandler:
+    """Base of the per-exchange message handlers. Subclasses implement ``handle(msg, recv_ts)``.
+
+    ``counts`` holds plain-int counters by message kind (trade, quote, depth, mark, liquidation,
+    control, ignored) for replay summaries and tests.
+    """
+
+    exchange = "exchange"
+
+    def __init__(self, bus: EventBus, market: MarketState, exchange: str | None = None) -> None:
+        if exchange is not None:
+            self.exchange = exchange
+        self.bus = bus
+        self.market = market
+        self.stats: FeedStats = market.feed(self.exchange)
+        self.counts = dict.fromkeys(("trade", "quote", "depth", "snapshot", "mark", "liquidation", "control", "ignored"), 0)
+        self._states: dict[str, SymbolState] = {}
+        # Replay: the symbol of the file being read, for messages that do not name it (the REST
+        # depth snapshot an hftbacktest recording carries in-line).
+        self.context_symbol: str | None = None
+        self._reject_logged_at: dict[str, float] = {}
+        self._reject_suppressed: dict[str, int] = {}
+
+    def state(self, symbol: str) -> SymbolState:
+        s = self._states.get(symbol)
+        if s is None:
+            s = self._states[symbol] = self.market.symbol(self.exchange, symbol)
+        return s
+
+    def on_message(self, raw: bytes | str, recv_ts: float) -> None:
+        """Process one raw message. Never raises (a bad message is counted and logged)."""
+        self.stats.messages += 1
+        try:
+            msg = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            self.reject("parse_error", f"not JSON: {exc}", recv_ts)
+            return
+        try:
+            self.handle(msg, recv_ts)
+        except InvalidValue as exc:
+            self.reject("invalid_value", str(exc), recv_ts)
+        except (KeyError, TypeError, IndexError, ValueError, AttributeError) as exc:
+            self.reject("schema", f"{type(exc).__name__}: {exc}", recv_ts)
+
+    def handle(self, msg: Any, recv_ts: float) -> None:
+        raise NotImplementedError
+
+    def reject(self, reason: str, detail: str, ts: float) -> None:
+        detail = detail[:160]
+        self.stats.rejected[reason] = self.stats.rejected.get(reason, 0) + 1
+        self.bus.publish(MessageRejected(self.exchange, ts, reason, detail))  # type: ignore[arg-type]
+        now = time.monotonic()
+        last = self._reject_logged_at.get(reason)
+        if last is not None and now - last < _REJECT_LOG_INTERVAL:
+            self._reject_suppressed[reason] = self._reject_suppressed.get(reason, 0) + 1
+            return
+        self._reject_logged_at[reason] = now
+        suppressed = self._reject_suppressed.pop(reason, 0)
+        _log.warning("market data message rejected", extra={
+            "exchange": self.exchange, "reason": reason, "detail": detail, "suppressed_since_last": suppressed})
+
+
+def check_price(value: float, what: str) -> float:
+    if not 0.0 < value < INF:
+        raise InvalidValue(f"{what}={value!r}: expected a finite price > 0")
+    return value
+
+
+def check_quantity(value: float, what: str) -> float:
+    if not 0.0 <= value < INF:
+        raise InvalidValue(f"{what}={value!r}: expected a finite quantity >= 0")
+    return value
+
+
+class WebSocketFeed:
+    """A live feed over one WebSocket connection, reconnecting forever with backoff.
+
+    Subclasses set ``url`` and implement ``subscribe(ws)``; optionally ``app_ping`` (an
+    application-level ping payload sent every ``ping_interval`` s: OKX "ping", Bybit
+    ``{"op":"ping"}``), ``max_connection_age`` (Binance closes connections after 24 h: we leave
+    first), ``prepare()`` (REST calls before connecting) and ``on_connected()``.
+
+    State changes are logged once each (connected; disconnected/backoff with the error); a
+    retry that fails the same way as the previous one is not logged again.
+    """
+
+    url: str = ""
+    app_ping: str | None = None
+    ping_interval = 20.0  # seconds between application pings (exchanges drop idle clients at 30 s)
+    receive_timeout = 30.0  # no message for this long: the connection is dead
+    max_connection_age: float | None = None
+    stable_after = 10.0  # a connection that lived this long resets the backoff
+
+    def __init__(self, handler: ExchangeHandler, api_stats: ApiStats | None = None,
+                 backoff: Backoff | None = None) -> None:
+        self.handler = handler
+        self.exchange = handler.exchange
+        self.bus = handler.bus
+        self.stats = handler.stats
+        self.api_stats = api_stats if api_stats is not None else ApiStats(handler.bus)
+        self.backoff = backoff or Backoff()
+        self._logged_error: str | None = None
+        self._logged_connected = False
+
+    # --- hooks ----------------------------------------------------------------------------
+
+    async def prepare(self) -> None:
+        """Run before each connection attempt (REST look-ups); may raise to back off."""
+
+    async def subscribe(self, ws) -> None:
+        raise NotImplementedError
+
+    async def on_connected(self, ws) -> None:
+        """Run after subscribing (e.g. start book resyncs)."""
+
+    async def on_disconnected(self) -> None:
+        """Run after a connection ended (cancel helper tasks, forget sequence state)."""
+
+    # --- the loop -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        self.stats.state = "connecting"
+        try:
+            while True:
+                delay, reason = await self._connect_once()
+                self.stats.mark_disconnected("backoff" if delay > 0 else "connecting", reason)
+                if delay > 0:
+                    self._log_failure(reason, delay)
+                await asyncio.sleep(delay)
+                self.stats.state = "connecting"
+        except asyncio.CancelledError:
+            self.stats.mark_disconnected("stopped", None)
+            raise
+
+    async def _connect_once(self) -> tuple[float, str]:
+        """One connection's life. Returns (delay before the next attempt, why it ended)."""
+        connected_at = None
+        reason = "closed"
+        try:
+            await self.prepare()
+            async with connect(self.url, open_timeout=10, ping_interval=20, ping_timeout=20,
+                               close_timeout=2, max_size=2 ** 24, max_queue=4096) as ws:
+                await self.subscribe(ws)
+                connected_at = time.monotonic()
+                self.stats.mark_connected(time.time())
+                self.bus.publish(FeedConnected(self.exchange, time.time()))
+                if not self._logged_connected or self._logged_error is not None:
+                    _log.info("feed connected", extra={"exchange": self.exchange, "url": self.url})
+                self._logged_connected = True
+                self._logged_error = None
+                await self.on_connected(ws)
+                reason = await self._read(ws, connected_at)
+                return 0.0, reason  # a planned reconnect: no backoff
+        except asyncio.CancelledError:
+            reason = "stopped"
+            raise
+        except Exception as exc:  # noqa: BLE001 - every failure of a connection means "retry later"
+            reason = describe_error(exc)
+            if connected_at is not None and time.monotonic() - connected_at >= self.stable_after:
+                self.backoff.reset()
+            return self.backoff.next_delay(), reason
+        finally:
+            if connected_at is not None:
+                self.stats.connected = False
+                self.bus.publish(FeedDisconnected(self.exchange, time.time(), reason))
+            await self.on_disconnected()
+
+    async def _read(self, ws, connected_at: float) -> str:
+        on_message = self.handler.on_message
+        ping_task = asyncio.create_task(self._ping(ws)) if self.app_ping is not None else None
+        max_age = self.max_connection_age
+        try:
+            while True:
+                timeout = self.receive_timeout
+                if max_age is not None:
+                    left = max_age - (time.monotonic() - connected_at)
+                    if left <= 0:
+                        _log.info("planned reconnect before the exchange's connection age limit",
+                                  extra={"exchange": self.exchange, "max_connection_age": max_age})
+                        return "planned reconnect (connection age limit)"
+                    timeout = min(timeout, left)
+                try:
+                    async with asyncio.timeout(timeout):
+                        raw = await ws.recv()
+                except TimeoutError:
+                    if max_age is not None and time.monotonic() - connected_at >= max_age:
+                        continue
+                    raise TimeoutError(f"no message for {self.receive_timeout:.0f} s (heartbeat timeout)")
+                on_message(raw, time.time())
+        finally:
+            if ping_task is not None:
+                ping_task.cancel()
+
+    async def _ping(self, ws) -> None:
+        while True:
+            await asyncio.sleep(self.ping_interval)
+            await ws.send(self.app_ping)
+
+    def _log_failure(self, reason: str, delay: float) -> None:
+        if reason == self._logged_error:
+            _log.debug("feed retry failed again", extra={"exchange": self.exchange, "error": reason})
+            return
+        self._logged_error = reason
+        _log.warning("feed unavailable, retrying with backoff", extra={
+            "exchange": self.exchange, "error": reason, "next_retry_seconds": round(delay, 2)})
