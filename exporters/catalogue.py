@@ -135,7 +135,7 @@ def render_catalogue() -> str:
         "",
         f"The count grows linearly with markets ({per_market} series per market for one account, 8 of them",
         "`trader_orders_total` at zero until used) and with accounts; nothing grows with time, orders or",
-        "prices. `tests/exporters/test_exporter_cardinality.py` checks each bound against a rendered",
+        "prices. `tests/exporters/test_exporter_formats.py` checks each bound against a rendered",
         "snapshot of this scenario.",
         "",
         "## Cost of a scrape",

@@ -134,7 +134,9 @@ class HistogramState:
         row[-1] += value
 
     def copy(self) -> dict[tuple, list[float]]:
-        return {values: row[:] for values, row in self._series.items()}
+        # list() first: prometheus_client's collect() may call this off the loop thread, while a
+        # handler adds a series; taking the items is one C call, so it cannot see the dict change.
+        return {values: row[:] for values, row in list(self._series.items())}
 
 
 def known_then_seen(known: Iterable, seen: Iterable) -> list:

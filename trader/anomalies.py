@@ -5,12 +5,15 @@ a replay at any speed finds the same anomalies). When a bar closes, it is checke
 rolling window of the previous ``window`` bars (seed 003: 100 bars, at least 50 before judging):
 
 - ``zscore``: the bar's return is more than ``zscore_threshold`` (3) standard deviations from the
-  window's mean return;
+  window's mean return, and moved at least ``zscore_min_move`` (0.1 %);
 - ``price_change``: the close moved more than ``price_change_threshold`` (5 %) from the close
   ``price_change_bars`` (60) bars earlier: a 1-second bar almost never moves 5 %, a minute can;
 - ``volume_spike``: the bar's volume is more than ``volume_spike_ratio`` (2x) the window's mean
-  bar volume, over a bar-volume floor, and the bar holds at least ``volume_spike_min_trades``
-  trades (one lone block trade is not a spike of activity);
+  bar volume, its log-volume is a 3-sigma outlier of the window's, and the bar holds at least
+  ``volume_spike_min_trades`` trades (one lone block trade is not a spike of activity);
+
+On the calm 2024 Binance recordings (BTC, ETH) this flags about 1 % of the 1-second bars of BTC and
+none of ETH; without the two refinements above it flagged 14 %.
 - ``price_spike``: the bar's range (high - low) / open is more than ``price_spike_ratio`` (3x)
   the window's mean range and above ``price_spike_min_range`` (0.2 %): a wide bar.
 
@@ -23,6 +26,7 @@ Bars with no trade are skipped, not zero-filled.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +43,9 @@ class AnomalyConfig:
     window: int = 100  # bars in the rolling window (seed 003: window_size=100)
     min_bars: int = 50  # seed 003: "at least 50 candles" before judging
     zscore_threshold: float = 3.0  # seed 003: z_score_threshold=3.0
+    # A 1-second return must also move 0.1 %: in calm markets the window's std is a few basis
+    # points and 3 sigma is noise (the calm 2024 BTC recording never moved 0.1 % in a second).
+    zscore_min_move: float = 0.001
     price_change_threshold: float = 0.05  # seed 003: 5 % (as a ratio here)
     price_change_bars: int = 60  # the change is measured over one minute of 1-second bars
     volume_spike_ratio: float = 2.0  # seed 003: volume_spike_threshold=2.0
@@ -51,7 +58,7 @@ class _Bars:
     """Rolling window of closed 1-second bars for one symbol, in numpy ring buffers."""
 
     __slots__ = ("second", "open", "high", "low", "close", "volume", "trades",
-                 "returns", "volumes", "ranges", "closes", "n", "i", "prev_close", "state")
+                 "returns", "volumes", "log_volumes", "ranges", "closes", "n", "i", "prev_close", "state")
 
     def __init__(self, window: int, closes: int, state: SymbolState) -> None:
         self.second = -1
@@ -60,6 +67,7 @@ class _Bars:
         self.trades = 0
         self.returns = np.zeros(window)
         self.volumes = np.zeros(window)
+        self.log_volumes = np.zeros(window)
         self.ranges = np.zeros(window)
         self.closes = np.zeros(closes)  # a longer ring of closes for the price change
         self.n = 0  # closed bars so far
@@ -113,7 +121,7 @@ class AnomalyDetector:
             state.anomaly_checks += 1
             returns = b.returns[:window]
             std = float(returns.std())
-            if std > 0:
+            if std > 0 and abs(ret) > cfg.zscore_min_move:
                 z = abs(ret - float(returns.mean())) / std
                 if z > cfg.zscore_threshold:
                     self._found(state, exchange, symbol, ts, "zscore", z, cfg.zscore_threshold)
@@ -122,13 +130,13 @@ class AnomalyDetector:
                 change = abs(b.close / then - 1.0)
                 if change > cfg.price_change_threshold:
                     self._found(state, exchange, symbol, ts, "price_change", change, cfg.price_change_threshold)
-            volumes = b.volumes[:window]
-            mean_volume = float(volumes.mean())
-            if mean_volume > 0 and b.trades >= cfg.volume_spike_min_trades:
+            mean_volume = float(b.volumes[:window].mean())
+            if mean_volume > 0 and b.volume > 0 and b.trades >= cfg.volume_spike_min_trades:
                 ratio = b.volume / mean_volume
                 # 1-second volumes are heavy-tailed: 2x the mean alone flags ~1 bar in 8 of a
-                # calm market, so the bar must also stand out statistically.
-                outlier = b.volume > mean_volume + cfg.zscore_threshold * float(volumes.std())
+                # calm market, so the bar's log-volume must also be a 3-sigma outlier.
+                log_volumes = b.log_volumes[:window]
+                outlier = math.log(b.volume) > float(log_volumes.mean()) + cfg.zscore_threshold * float(log_volumes.std())
                 if ratio > cfg.volume_spike_ratio and outlier:
                     self._found(state, exchange, symbol, ts, "volume_spike", ratio, cfg.volume_spike_ratio)
             mean_range = float(b.ranges[:window].mean())
@@ -138,6 +146,7 @@ class AnomalyDetector:
         if b.n > 0:
             b.returns[b.i] = ret
             b.volumes[b.i] = b.volume
+            b.log_volumes[b.i] = math.log(b.volume) if b.volume > 0 else 0.0
             b.ranges[b.i] = rng
             b.i = (b.i + 1) % cfg.window
         b.closes[b.n % len(b.closes)] = b.close

@@ -27,7 +27,7 @@ import logging
 import math
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from .api_stats import ApiStats
@@ -216,6 +216,7 @@ class PaperBroker:
         now = self.clock()
         order.status = "open"
         self.bus.publish(OrderAccepted(order.order_id, order.account, order.exchange, order.symbol, now, latency))
+        _log.debug("order accepted", extra=self._ctx(order, latency_seconds=round(latency, 4)))
         if order.reduce_only and not self._trim_reduce_only(order):
             self._reject(order, "reduce_only")
             return
@@ -229,21 +230,27 @@ class PaperBroker:
 
     def _work(self, order: Order, arriving: bool = False) -> None:
         """Fill what the market allows now; the rest keeps resting."""
+        if order.order_type == "market" or order.triggered:
+            limit, liquidity = None, "taker"
+        elif order.order_type == "stop":
+            mid = self.market.mid(order.exchange, order.symbol)
+            if mid is None or (mid < order.price if order.side == "buy" else mid > order.price):
+                return
+            order.triggered = True
+            _log.info("stop triggered", extra=self._ctx(order, price=order.price, mid=mid))
+            limit, liquidity = None, "taker"
+        elif not self._crosses(order):
+            return
+        elif order.order_type == "limit" and arriving:
+            limit, liquidity = order.price, "taker"  # marketable on arrival: taker up to the limit
+        else:
+            limit, liquidity = order.price, "maker"
         if order.reduce_only and not self._trim_reduce_only(order):
             self._finish_cancel(order, "reduce_only_position_closed")
             return
-        if order.order_type == "market" or order.triggered:
-            self._take(order, limit=None)
-        elif order.order_type == "stop":
-            mid = self.market.mid(order.exchange, order.symbol)
-            if mid is not None and ((order.side == "buy" and mid >= order.price)
-                                    or (order.side == "sell" and mid <= order.price)):
-                order.triggered = True
-                _log.info("stop triggered", extra=self._ctx(order, price=order.price, mid=mid))
-                self._take(order, limit=None)
-        elif order.order_type == "limit" and arriving and self._crosses(order):
-            self._take(order, limit=order.price)  # marketable on arrival: taker up to the limit
-        elif self._crosses(order):
+        if liquidity == "taker":
+            self._take(order, limit)
+        else:
             self._make(order)
 
     def _crosses(self, order: Order) -> bool:

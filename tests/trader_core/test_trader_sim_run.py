@@ -2,7 +2,6 @@
 
 from collections import Counter
 
-from trader.events import OrderFilled, Signal
 from sim_trader import FAST_SIM, run_trader
 
 

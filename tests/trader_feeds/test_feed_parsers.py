@@ -268,3 +268,12 @@ def test_parse_error_and_schema_are_counted_apart():
     assert h.stats.rejected == {"parse_error": 1, "schema": 2, "invalid_value": 0}
     assert h.stats.messages == 3
     assert not any(math.isnan(e.ts) for e in seen[events.MessageRejected])
+
+
+def test_okx_liquidations_of_other_instruments_are_ignored_live():
+    h, seen, market = _handler(OkxHandler)
+    h.instruments = {"BTC-USDT-SWAP"}
+    h.on_message(b'{"arg":{"channel":"liquidation-orders","instType":"SWAP"},"data":[{"details":[{'
+                 b'"bkLoss":"0","bkPx":"0.007831","ccy":"","posSide":"short","side":"buy","sz":"13",'
+                 b'"ts":"1692266434010"}],"instId":"IOST-USDT-SWAP","instType":"SWAP"}]}', 1.0)
+    assert seen[events.MarketLiquidation] == [] and market.symbols() == [] and h.counts["ignored"] == 1

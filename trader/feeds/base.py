@@ -232,7 +232,8 @@ class WebSocketFeed:
         try:
             while True:
                 delay, reason = await self._connect_once()
-                self.stats.mark_disconnected("backoff" if delay > 0 else "connecting", reason)
+                # A planned reconnect (delay 0) is not an error: last_error keeps the last real one.
+                self.stats.mark_disconnected("backoff" if delay > 0 else "connecting", reason if delay > 0 else None)
                 if delay > 0:
                     self._log_failure(reason, delay)
                 await asyncio.sleep(delay)
@@ -301,9 +302,12 @@ class WebSocketFeed:
                 ping_task.cancel()
 
     async def _ping(self, ws) -> None:
-        while True:
-            await asyncio.sleep(self.ping_interval)
-            await ws.send(self.app_ping)
+        try:
+            while True:
+                await asyncio.sleep(self.ping_interval)
+                await ws.send(self.app_ping)
+        except ConnectionClosed:
+            return  # the read loop reports the closed connection
 
     def _log_failure(self, reason: str, delay: float) -> None:
         if reason == self._logged_error:

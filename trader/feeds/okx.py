@@ -25,8 +25,8 @@ feed; 1.0 when unknown, e.g. in replays).
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import time
 
 import aiohttp
 import orjson
@@ -70,6 +70,9 @@ class OkxHandler(ExchangeHandler):
         self._seq: dict[str, int] = {}  # instId -> last books seqId
         self._book_ready: set[str] = set()  # instIds whose book started from a snapshot
         self.on_gap = None  # live: callable(inst_id) that resubscribes the book channel
+        # Live: the subscribed instIds. The liquidation channel covers every swap; keeping only
+        # ours keeps the symbol label bounded.
+        self.instruments: set[str] | None = None
 
     def on_message(self, raw, recv_ts: float) -> None:
         if raw == "pong" or raw == b"pong":
@@ -215,6 +218,9 @@ class OkxHandler(ExchangeHandler):
     def _liquidations(self, data: list, recv_ts: float) -> None:
         for item in data:
             inst = item["instId"]
+            if self.instruments is not None and inst not in self.instruments:
+                self.counts["ignored"] += 1
+                continue
             mult = self.contract_values.get(inst, 1.0)
             s = self.state(self._symbol(inst))
             s.last_message_ts = recv_ts
@@ -246,10 +252,12 @@ class OkxFeed(WebSocketFeed):
                  backoff: Backoff | None = None) -> None:
         super().__init__(handler, api_stats, backoff)
         self.inst_ids = [okx_inst_id(s.upper()) for s in symbols]
+        handler.instruments = set(self.inst_ids)
         self.url = ws_url
         self.rest_base = rest_base.rstrip("/") if rest_base else None
         self.book_channel = book_channel
         self._ws = None
+        self._background: set[asyncio.Task] = set()
         handler.on_gap = self._resubscribe_book
         self.api_stats.declare(self.exchange, "instruments")
 
@@ -293,7 +301,6 @@ class OkxFeed(WebSocketFeed):
         ws = self._ws
         if ws is None:
             return
-        import asyncio
         arg = [{"channel": self.book_channel, "instId": inst_id}]
 
         async def resubscribe() -> None:
@@ -303,4 +310,6 @@ class OkxFeed(WebSocketFeed):
             except Exception as exc:  # noqa: BLE001 - the read loop will see the broken connection
                 _log.warning("resubscribe failed", extra={"exchange": self.exchange, "error": describe_error(exc)})
 
-        asyncio.get_running_loop().create_task(resubscribe())
+        task = asyncio.get_running_loop().create_task(resubscribe())
+        self._background.add(task)  # keep a reference until it is done
+        task.add_done_callback(self._background.discard)
