@@ -19,7 +19,8 @@ from trader.feeds.replay import ReplayFeed
 from trader.market import MarketState
 
 TARGET_MSG_PER_S = 50_000
-DEFAULT = Path("/work/shared/data/binance-usdm-btcusdt-20240808.jsonl.gz")
+# shared/ sits beside the repository checkout.
+DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "binance-usdm-btcusdt-20240808.jsonl.gz"
 
 
 def run_once(path: Path) -> tuple[int, float]:

@@ -24,7 +24,8 @@ from trader.feeds.replay import ReplayFeed
 TARGET_MSG_PER_S = 20_000
 TARGET_SNAPSHOT_MS = 1.0
 TARGET_SAMPLE_MS = 100.0  # every 10 s: 1 % of a core at most
-DEFAULT = Path("/work/shared/data/binance-usdm-btcusdt-20240808.jsonl.gz")
+# shared/ sits beside the repository checkout.
+DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "binance-usdm-btcusdt-20240808.jsonl.gz"
 
 
 def main() -> None:

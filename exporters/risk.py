@@ -14,7 +14,7 @@ from trader.snapshot import TraderSnapshot
 
 __all__ = ["RiskCollector", "REFUSAL_REASONS", "VAR_METHODS"]
 
-REFUSAL_REASONS = ("max_drawdown", "daily_loss", "leverage", "position_size", "open_positions", "margin")
+REFUSAL_REASONS = ("max_drawdown", "daily_loss", "var", "leverage", "position_size", "open_positions", "margin")
 VAR_METHODS = ("historical", "parametric")
 
 _A = ("account",)
@@ -59,7 +59,7 @@ LIMIT_LEVERAGE = _gauge("trader_limit_leverage", "Configured maximum leverage.",
 LIMIT_OPEN_POSITIONS = _gauge("trader_limit_open_positions", "Configured maximum number of open positions.",
                               unit="", answers="open positions limit (002)")
 RISK_REFUSALS = MetricSpec("trader_risk_refusals_total", "counter", "Orders refused by a risk limit before the broker.",
-                           ("account", "reason"), unit="", answers="risk limits reached (002)", series="A*6")
+                           ("account", "reason"), unit="", answers="risk limits reached (002)", series="A*7")
 TRADING_HALTED = _gauge("trader_trading_halted", "1 while a hard limit stops new orders, else 0.",
                         unit="", answers="daily loss limit reached (002)")
 LIQUIDATIONS = MetricSpec("trader_liquidations_total", "counter", "Our positions force-closed by the exchange.",

@@ -109,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "or a recording given with --replay")
     parser.add_argument("--replay", metavar="FILE",
                         help="recorded exchange messages to replay (implies --feed replay), e.g. "
-                             "/work/shared/data/binance-usdm-btcusdt-20240808.jsonl.gz")
+                             "../shared/data/binance-usdm-btcusdt-20240808.jsonl.gz")
     parser.add_argument("--speed", type=_speed, default=argparse.SUPPRESS, metavar="N|max",
                         help="replay pace: N times the recording's speed, or 'max' (as fast as possible; "
                              "prints one summary line and exits 0). Default 1")

@@ -20,6 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
+from .anomalies import AnomalyDetector
 from .api_stats import ApiStats
 from .broker import ORDER_ENDPOINTS, PaperBroker, SimulatedExchange
 from .bus import EventBus
@@ -55,6 +56,7 @@ class Trader:
         self.clock = clock
         self.bus = EventBus()
         self.market = MarketState()
+        self.anomalies = AnomalyDetector(self.bus, self.market)  # seed 003's detector, on every trade
         self.api_stats = ApiStats(self.bus, clock)
         self.exchange = SimulatedExchange(config.paper, self.api_stats, seed=config.feed.seed)
         gate = LimitsGate(self.bus, config.paper.taker_fee_ratio)

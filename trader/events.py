@@ -242,7 +242,7 @@ class RiskRefused:
     exchange: str
     symbol: str
     ts: float
-    reason: Literal["max_drawdown", "daily_loss", "leverage", "position_size", "open_positions", "margin"]
+    reason: Literal["max_drawdown", "daily_loss", "var", "leverage", "position_size", "open_positions", "margin"]
     detail: str
 
 

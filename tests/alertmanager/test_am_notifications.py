@@ -203,7 +203,10 @@ def test_a_storm_of_100_alerts_stays_within_every_channel_limit(stack):
 
     # 100 SMS would be useless at 3 a.m.: five, then one "+95 more" (Alertmanager may first
     # send the part of the storm that arrived within group_wait: those five are not re-sent).
-    fakes.twilio.wait_for(lambda r: r.form.get("Body", "").startswith(f"+95 more firing: {name}"))
+    try:
+        fakes.twilio.wait_for(lambda r: r.form.get("Body", "").startswith(f"+95 more firing: {name}"))
+    except AssertionError:
+        raise AssertionError([r.form["Body"][-70:] for r in fakes.twilio.received]) from None
     bodies = [r.form["Body"] for r in fakes.twilio.received if name in r.form.get("Body", "")]
     assert len([b for b in bodies if not b.startswith("+")]) == 5
     assert all(len(b) <= 160 for b in bodies)

@@ -20,9 +20,9 @@ import jsonschema
 import pytest
 from compose_stack import ONE_SHOT, REPO, load_stack
 
-SCHEMA = Path("/work/shared/schemas/compose-spec.json")
-if not SCHEMA.is_file():  # the repository may be checked out elsewhere than /work/main
-    SCHEMA = REPO.parent / "shared" / "schemas" / "compose-spec.json"
+from tests.support.shared import SCHEMAS_DIR
+
+SCHEMA = SCHEMAS_DIR / "compose-spec.json"
 
 EXPECTED_SERVICES = {
     "trader", "alertmanager-config", "sms-relay", "prometheus", "alertmanager", "grafana",

@@ -15,12 +15,11 @@ import yaml
 from compose_stack import REPO, load_stack
 
 from tests.support.processes import require_binary
+from tests.support.shared import SCHEMAS_DIR
 
 DEPLOY = REPO / "deploy"
 BASE_PROMETHEUS = REPO / "prometheus" / "prometheus.yml"
-SCHEMA = REPO.parent / "shared" / "schemas" / "compose-spec.json"
-if not SCHEMA.is_file():
-    SCHEMA = Path("/work/shared/schemas/compose-spec.json")
+SCHEMA = SCHEMAS_DIR / "compose-spec.json"
 
 
 def _promtool_check(config: dict, tmp_path: Path) -> str:

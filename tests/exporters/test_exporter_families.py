@@ -108,7 +108,7 @@ def test_counters_with_known_labels_start_at_zero():
     assert statuses == {"submitted": 0, "filled": 0, "rejected": 0, "canceled": 0}
     assert len(series_of(parsed, "trader_orders_by_type_total")) == 4 * 4
     assert {dict(k)["reason"] for k in series_of(parsed, "trader_risk_refusals_total")} == {
-        "max_drawdown", "daily_loss", "leverage", "position_size", "open_positions", "margin"}
+        "max_drawdown", "daily_loss", "var", "leverage", "position_size", "open_positions", "margin"}
     assert set(series_of(parsed, "trader_feed_messages_rejected_total").values()) == {0}
     assert len(series_of(parsed, "trader_feed_messages_rejected_total")) == 3
     assert len(series_of(parsed, "trader_anomalies_total")) == 4

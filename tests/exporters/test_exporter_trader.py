@@ -13,10 +13,11 @@ import requests
 from exporters.catalogue import all_specs
 from exporters.http import start_metrics_server
 from tests.exporters.scrape_parsing import samples, series_of, value
+from tests.support.shared import DATA_DIR
 from trader.config import load_config_text
 from trader.engine import Trader
 
-RECORDING = "/work/shared/data/binance-usdm-btcusdt-20240808.jsonl.gz"
+RECORDING = str(DATA_DIR / "binance-usdm-btcusdt-20240808.jsonl.gz")
 
 # Fast strategies and risk sampling so every figure exists within a couple of seconds: positions
 # on several markets (correlation), closed losing trades (profit factor), >= 5 returns (VaR, Sharpe).

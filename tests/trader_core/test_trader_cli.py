@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.support.shared import DATA_DIR
+
 REPO = Path(__file__).resolve().parents[2]
-BTC_RECORDING = Path("/work/shared/data/binance-usdm-btcusdt-20240808.jsonl.gz")  # real, see its README
+BTC_RECORDING = DATA_DIR / "binance-usdm-btcusdt-20240808.jsonl.gz"  # real, see its README
 
 
 def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:

@@ -9,7 +9,9 @@ from pathlib import Path
 from trader import events
 from trader.bus import EventBus
 
-DATA = Path("/work/shared/data")
+from tests.support.shared import DATA_DIR
+
+DATA = DATA_DIR
 BTC_2024 = DATA / "binance-usdm-btcusdt-20240808.jsonl.gz"
 ETH_2024 = DATA / "binance-usdm-ethusdt-20240808.jsonl.gz"
 BINANCE_2021 = DATA / "binance-futures-ws-20210722.txt"

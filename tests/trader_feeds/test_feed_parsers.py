@@ -1,6 +1,6 @@
 """Each exchange's real message shapes, parsed into events and state.
 
-Binance and OKX messages come from the real recordings in /work/shared/data. Messages the
+Binance and OKX messages come from the real recordings in shared/data. Messages the
 recordings lack (mark price, liquidations, OKX funding) and every Bybit message are written from
 the exchanges' documentation and marked DOCUMENTED SHAPE below: no real capture of them is
 stored in this repository.
