@@ -7,6 +7,10 @@ from trader_dashboards import (
 ACC_EX = sel("account", "exchange")
 EXCHANGE = sel("exchange")
 
+# The windows of the multi-window burn-rate alerts of prometheus/rules/slo.yml (long and short
+# window of each pair): 1h/5m and 6h/30m page, 1d/2h and 3d/6h open a ticket.
+BURN_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+
 dashboard = trader_dashboard(
     uid="trader-execution",
     title="Execution",
@@ -36,7 +40,7 @@ dashboard = trader_dashboard(
         timeseries(6, "Order-success error budget burn rate", [
             prom(f"exchange:trader_order_failures:ratio_rate{window}{EXCHANGE} / on () group_left () "
                  "(1 - trader:order_success_slo:ratio)", f"{{{{exchange}}}} {window}")
-            for window in ("5m", "1h", "30m", "6h")
+            for window in BURN_WINDOWS
         ], "suffix:x", w=24, alerts=("TraderOrderSuccessBudgetBurn",),
             description="How many times faster than the SLO (trader:order_success_slo:ratio) allows the order "
                         "failures spend the 30-day error budget; 1x spends it in exactly 30 days. The alert pages "

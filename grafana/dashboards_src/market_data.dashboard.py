@@ -9,6 +9,10 @@ EXCHANGE = sel("exchange")
 SYMBOL = sel("exchange", "symbol")
 FROM_SERIES = ("exchange", "symbol")
 
+# The windows of the multi-window burn-rate alerts of prometheus/rules/slo.yml (long and short
+# window of each pair): 1h/5m and 6h/30m page, 1d/2h and 3d/6h open a ticket.
+BURN_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+
 dashboard = trader_dashboard(
     uid="trader-market-data",
     title="Market data",
@@ -29,7 +33,7 @@ dashboard = trader_dashboard(
         timeseries(4, "Feed downtime error budget burn rate", [
             prom(f"exchange:trader_feed_unavailability:ratio_avg{window}{EXCHANGE} / on () group_left () "
                  "(1 - trader:market_data_availability_slo:ratio)", f"{{{{exchange}}}} {window}")
-            for window in ("5m", "1h", "30m", "6h")
+            for window in BURN_WINDOWS
         ], "suffix:x", w=12, alerts=("TraderMarketDataBudgetBurn",),
             description="How many times faster than the availability SLO (trader:market_data_availability_slo:ratio) "
                         "allows the feed's downtime spends the 30-day error budget. The alert pages when a long "

@@ -18,9 +18,13 @@ dashboard = trader_dashboard(
             prom(f"account:trader_win_rate:ratio_1d{ACCOUNT}", "account {{account}}"),
             prom(f'sum by (strategy) (increase(trader_closed_trades_total{sel("account", "strategy", status="win")}[1d]))'
                  f" / sum by (strategy) (increase(trader_closed_trades_total{STRATEGY}[1d]))", "{{strategy}}"),
-        ], RATIO, min=0, max=1, limits=[limit("trader:win_rate_limit:ratio")], alerts=("TraderWinRateLow",),
-            description="Share of trades closed in the last 24 h that won. The alert waits for more than "
-                        "trader:win_rate_min_trades:count trades."),
+        ], RATIO, min=0, max=1, alerts=("TraderWinRateLow",),
+            right=[prom(f"account:trader_closed_trades:increase1d{ACCOUNT}", "trades closed (24h) {{account}}")],
+            limits=[limit("trader:win_rate_limit:ratio"),
+                    limit("trader:win_rate_min_trades:count", "trades needed before alerting", "orange", right=True)],
+            description="Share of trades closed in the last 24 h that won (left axis), and how many closed "
+                        "(right axis): the alert fires below the red line once more trades than the orange "
+                        "line closed."),
         timeseries(2, "Position age", [
             prom(f'trader_position_age_seconds{sel("account", "exchange", "symbol")}', "{{exchange}} {{symbol}}"),
         ], SECONDS, limits=[limit("trader:position_age_limit:seconds")], alerts=("TraderPositionHeldTooLong",),

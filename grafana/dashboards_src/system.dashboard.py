@@ -35,9 +35,11 @@ dashboard = trader_dashboard(
             alerts=("TraderEventLoopLagHigh",),
             description="How late the trader's asyncio loop runs its ticks; everything waits behind a blocked loop."),
         stat(5, "Scrape targets", prom(f"up{{{STACK_JOBS}}}", "{{job}}"), SHORT, w=8, h=8, graph=False,
+             more=[prom('count(trader_build_info{job="trader"}) or vector(0)', "trader metrics")],
              mappings=[value_text(0, "DOWN", "red"), value_text(1, "UP", "green")],
              alerts=("TraderTargetDown", "TraderMetricsAbsent", "SmsRelayDown"),
-             description="Prometheus' `up` per job: the trader, the SMS relay and the monitoring stack."),
+             description="Prometheus' `up` per job (the trader, the SMS relay and the monitoring stack), and "
+                         "whether trader series reach Prometheus at all (trader_build_info)."),
         timeseries(6, "Alerting pipeline", [
             prom('ALERTS{alertname="Watchdog", alertstate="firing"}', "Watchdog firing"),
             prom("sum by (rule_group) (increase(prometheus_rule_evaluation_failures_total[$__rate_interval]))",

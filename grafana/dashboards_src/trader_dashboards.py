@@ -95,13 +95,19 @@ class Limit:
     expr: str = attr.ib()
     legend: str = attr.ib()
     color: str = attr.ib(default="red")
+    right: bool = attr.ib(default=False)  # drawn against the panel's right axis
 
 
-def limit(expr: str, legend: str = "alert threshold", color: str = "red") -> Limit:
-    return Limit(expr, legend, color)
+def limit(expr: str, legend: str = "alert threshold", color: str = "red", *, right: bool = False) -> Limit:
+    return Limit(expr, legend, color, right)
 
 
-def _with_ref_ids(targets: list[Target], limits: list[Limit]) -> tuple[list[Target], list[dict]]:
+def _right_axis(unit: str) -> list[dict]:
+    return [{"id": "custom.axisPlacement", "value": "right"}, {"id": "unit", "value": unit}]
+
+
+def _with_ref_ids(targets: list[Target], limits: list[Limit], right_unit: str = "short"
+                  ) -> tuple[list[Target], list[dict]]:
     if len(targets) > len(_REF_IDS) or len(limits) > len(_LIMIT_REF_IDS):
         raise ValueError(f"too many queries in one panel: {len(targets)} targets, {len(limits)} limits")
     out = [attr.evolve(t, refId=_REF_IDS[i]) for i, t in enumerate(targets)]
@@ -117,7 +123,7 @@ def _with_ref_ids(targets: list[Target], limits: list[Limit]) -> tuple[list[Targ
                 {"id": "custom.lineWidth", "value": 2},
                 {"id": "custom.fillOpacity", "value": 0},
                 {"id": "custom.stacking", "value": {"mode": "none", "group": "A"}},
-            ],
+            ] + (_right_axis(right_unit) if lim.right else []),
         })
     return out, overrides
 
@@ -161,12 +167,16 @@ def _size(w: int, h: int) -> GridPos:
 
 
 def timeseries(id: int, title: str, targets: list[Target], unit: str, *, limits: list[Limit] = (),
+               right: list[Target] = (), right_unit: str = SHORT,
                w: int = 12, h: int = 8, description: str = "", alerts: tuple[str, ...] = (),
                links: list[dict] | None = None, stack: bool = False, draw: str = "line",
                interpolation: str = "linear", min: float | None = None, max: float | None = None,
                legend_calcs: tuple[str, ...] = ("lastNotNull", "max")) -> TimeSeries:
-    """A time series; ``limits`` are threshold series drawn dashed in their colour."""
-    all_targets, overrides = _with_ref_ids(list(targets), list(limits))
+    """A time series; ``limits`` are threshold series drawn dashed in their colour; ``right``
+    are series of another unit (``right_unit``) drawn against a right-hand axis."""
+    all_targets, overrides = _with_ref_ids(list(targets) + list(right), list(limits), right_unit)
+    overrides += [{"matcher": {"id": "byFrameRefID", "options": t.refId}, "properties": _right_axis(right_unit)}
+                  for t in all_targets[len(targets):len(targets) + len(right)]]
     return TimeSeries(
         id=id, title=title, dataSource=PROMETHEUS, targets=all_targets, unit=unit,
         gridPos=_size(w, h), description=_description(description, alerts),
@@ -185,11 +195,12 @@ def timeseries(id: int, title: str, targets: list[Target], unit: str, *, limits:
 def stat(id: int, title: str, target: Target, unit: str, *, w: int = 4, h: int = 4,
          description: str = "", alerts: tuple[str, ...] = (), mappings: list[dict] = (),
          color: str = "text", graph: bool = True, decimals: int | None = None,
-         links: list[dict] | None = None) -> Stat:
-    """One number (last value), coloured by ``mappings`` if given, else in a neutral colour."""
-    [target], _ = _with_ref_ids([target], [])
+         links: list[dict] | None = None, more: list[Target] = ()) -> Stat:
+    """One number per series (last value), coloured by ``mappings`` if given, else in a neutral
+    colour; ``more`` adds queries whose series show beside the first one's."""
+    refs, _ = _with_ref_ids([target, *more], [])
     return Stat(
-        id=id, title=title, dataSource=PROMETHEUS, targets=[target], format=unit,
+        id=id, title=title, dataSource=PROMETHEUS, targets=refs, format=unit,
         gridPos=_size(w, h), description=_description(description, alerts),
         reduceCalc="lastNotNull", graphMode="area" if graph else "none", decimals=decimals,
         colorMode="background" if mappings else "value", mappings=list(mappings),

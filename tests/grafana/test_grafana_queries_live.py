@@ -69,6 +69,10 @@ def _label_values(prom, definition: str, values: dict[str, str]) -> list[str]:
     return sorted({r["metric"].get(label, "") for r in prom.query(f"group by ({label}) ({selector})")} - {""})
 
 
+def _variables(dashboard: dict) -> list[str]:
+    return [v["name"] for v in dashboard["templating"]["list"]]
+
+
 def _may_be_empty(uid: str, panel: dict, target: dict) -> bool:
     return (uid, panel["id"]) in MAY_BE_EMPTY or (uid, panel["id"], target["refId"]) in MAY_BE_EMPTY
 
@@ -100,10 +104,18 @@ def test_every_dashboard_query_runs_and_the_panels_show_data(start_trader, start
     assert not [g for g in prom.rules() if any(r.get("health") == "err" for r in g["rules"])], prom.rules()
 
     all_values = {name: ".*" for d in all_dashboards.values() for name in _variables(d)}
+    errors = []
+    for dashboard, panel, target in queries:  # PromQL errors first: they fail fast, all named
+        try:
+            prom.query(fill_variables(target["expr"], all_values))
+        except AssertionError as error:  # the fixture words Prometheus' error
+            errors.append(f"{panel_ref(dashboard, panel, target)}: {error}")
+    assert not errors, "\n".join(errors)
+
     must_have_data = [(d, p, t) for d, p, t in queries if not _may_be_empty(d["uid"], p, t)]
 
     def empty_panels() -> list[str]:
-        return [panel_ref(d, p, t) for d, p, t in must_have_data
+        return [f"{panel_ref(d, p, t)}: {t['expr']}" for d, p, t in must_have_data
                 if not prom.query(fill_variables(t["expr"], all_values))]
 
     waiting_since = time.monotonic()
@@ -123,10 +135,9 @@ def test_every_dashboard_query_runs_and_the_panels_show_data(start_trader, start
                 if not options[variable["name"]]:
                     errors.append(f"{dashboard['uid']}: variable {variable['name']} lists no values")
         for panel, target in targets(dashboard, "prometheus"):
+            if _may_be_empty(dashboard["uid"], panel, target):
+                continue
             try:
-                prom.query(fill_variables(target["expr"], all_values))
-                if _may_be_empty(dashboard["uid"], panel, target):
-                    continue
                 # Pick one value of one variable at a time, the others at All: some value must
                 # show data, or the query filters on a label its series do not carry.
                 for name in sorted(referenced_variables(target["expr"]) & set(options)):
@@ -140,6 +151,3 @@ def test_every_dashboard_query_runs_and_the_panels_show_data(start_trader, start
     assert not empty, "panels without data once a variable is set:\n" + "\n".join(empty)
     print(f"\n{len(queries)} PromQL queries ran; panels had data {data_after:.0f} s after Prometheus "
           f"started; test took {time.monotonic() - started:.0f} s")
-
-def _variables(dashboard: dict) -> list[str]:
-    return [v["name"] for v in dashboard["templating"]["list"]]
