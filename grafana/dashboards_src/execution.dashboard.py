@@ -1,11 +1,15 @@
 """Execution: are orders accepted, fast, filled and at a fair price; is the exchange API healthy?"""
 
 from trader_dashboards import (
-    BPS, OPS, RATIO, SECONDS, SHORT, USDT, heatmap, limit, prom, sel, timeseries, trader_dashboard,
+    BPS, OPS, RATIO, SECONDS, SHORT, USDT, heatmap, limit, problem_links, prom, sel, timeseries,
+    trader_dashboard,
 )
 
 ACC_EX = sel("account", "exchange")
 EXCHANGE = sel("exchange")
+REJECTED = sel("account", "exchange", "symbol", status="rejected")
+REJECTED_BY_TYPE = sel("account", "exchange", status="rejected")
+API_ERRORS = sel("exchange", status="error")
 
 # The windows of the multi-window burn-rate alerts of prometheus/rules/slo.yml (long and short
 # window of each pair): 1h/5m and 6h/30m page, 1d/2h and 3d/6h open a ticket.
@@ -19,11 +23,13 @@ dashboard = trader_dashboard(
     panels=[
         timeseries(1, "Order failures (non-post-only rejected / submitted)", [
             prom(f"account_exchange:trader_order_failures:ratio_rate5m{ACC_EX}", "{{account}} {{exchange}}"),
-        ], RATIO, min=0, alerts=("TraderOrderFailuresHigh",), limits=[limit("trader:order_failure_limit:ratio")]),
+        ], RATIO, min=0, alerts=("TraderOrderFailuresHigh",), limits=[limit("trader:order_failure_limit:ratio")],
+            links=problem_links()),
         timeseries(2, "API error rate by exchange and endpoint", [
             prom(f"exchange:trader_api_errors:ratio_rate5m{EXCHANGE}", "{{exchange}} (all endpoints)"),
             prom(f"exchange_endpoint:trader_api_errors:ratio_rate5m{EXCHANGE}", "{{exchange}} {{endpoint}}"),
-        ], RATIO, min=0, alerts=("TraderApiErrorRateHigh",), limits=[limit("trader:api_error_limit:ratio")]),
+        ], RATIO, min=0, alerts=("TraderApiErrorRateHigh",), limits=[limit("trader:api_error_limit:ratio")],
+            links=problem_links()),
         timeseries(3, "Order latency p99 (submit to acknowledged)", [
             prom(f"exchange:trader_order_latency_seconds:p99_5m{EXCHANGE}", "{{exchange}}"),
         ], SECONDS, alerts=("TraderOrderLatencyHigh",), limits=[limit("trader:latency_limit:seconds")]),
@@ -51,13 +57,14 @@ dashboard = trader_dashboard(
             prom(f"account_exchange:trader_post_only_success:ratio_rate1h{ACC_EX}", "post-only maker {{exchange}}"),
         ], RATIO, w=8, min=0, max=1),
         timeseries(8, "Rejections by symbol", [
-            prom(f'sum by (exchange, symbol) (rate(trader_orders_total{sel("account", "exchange", "symbol", status="rejected")}'
-                 "[$__rate_interval]))", "{{exchange}} {{symbol}}"),
-        ], OPS, w=8),
+            prom(f"sum by (exchange, symbol) (rate(trader_orders_total{REJECTED}[$__rate_interval]))",
+                 "{{exchange}} {{symbol}}"),
+        ], OPS, w=8, links=problem_links()),
         timeseries(9, "Rejections by order type", [
-            prom(f'sum by (order_type) (rate(trader_orders_by_type_total{sel("account", "exchange", status="rejected")}'
-                 "[$__rate_interval]))", "{{order_type}}"),
-        ], OPS, w=8, description="Post-only rejections are the order type working (it refused to take)."),
+            prom(f"sum by (order_type) (rate(trader_orders_by_type_total{REJECTED_BY_TYPE}[$__rate_interval]))",
+                 "{{order_type}}"),
+        ], OPS, w=8, links=problem_links(),
+            description="Post-only rejections are the order type working (it refused to take)."),
         timeseries(10, "Orders submitted", [
             prom(f"account_exchange:trader_orders_submitted:rate5m{ACC_EX}", "{{account}} {{exchange}}"),
         ], OPS),
@@ -65,9 +72,9 @@ dashboard = trader_dashboard(
             prom(f"exchange_endpoint:trader_api_requests:rate5m{EXCHANGE}", "{{exchange}} {{endpoint}}"),
         ], OPS),
         timeseries(12, "API errors by exchange and endpoint", [
-            prom(f'sum by (exchange, endpoint) (increase(trader_api_requests_total{sel("exchange", status="error")}'
-                 "[$__rate_interval]))", "{{exchange}} {{endpoint}}"),
-        ], SHORT, w=12, draw="bars"),
+            prom(f"sum by (exchange, endpoint) (increase(trader_api_requests_total{API_ERRORS}[$__rate_interval]))",
+                 "{{exchange}} {{endpoint}}"),
+        ], SHORT, w=12, draw="bars", links=problem_links()),
         timeseries(14, "Traded volume per hour", [
             prom(f"account_exchange:trader_volume_usdt:rate1h{ACC_EX} * 3600", "{{account}} {{exchange}}"),
         ], USDT, w=12, description="Filled notional, averaged over the last hour."),

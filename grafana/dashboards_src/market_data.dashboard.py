@@ -1,8 +1,8 @@
 """Market data: is every feed connected and fresh, how busy is it, and is the market behaving?"""
 
 from trader_dashboards import (
-    OPS, RATIO, SECONDS, SHORT, USDT, limit, logs_link, prom, sel, stat, timeseries, trader_dashboard,
-    value_text,
+    OPS, RATIO, SECONDS, SHORT, USDT, limit, logs_link, problem_links, prom, sel, stat, timeseries,
+    trader_dashboard, value_text,
 )
 
 EXCHANGE = sel("exchange")
@@ -21,7 +21,7 @@ dashboard = trader_dashboard(
     panels=[
         timeseries(1, "Feed connected", [prom(f"trader_feed_up{EXCHANGE}", "{{exchange}}")], SHORT,
                    min=0, max=1, interpolation="stepAfter", alerts=("TraderFeedDown",),
-                   description="1 while the WebSocket is connected and subscribed."),
+                   description="1 while the WebSocket is connected and subscribed.", links=problem_links()),
         timeseries(2, "Seconds since the last message", [
             prom(f"exchange_symbol:trader_market_data_staleness:seconds{SYMBOL}", "{{exchange}} {{symbol}}"),
         ], SECONDS, min=0, links=[logs_link(series_labels=FROM_SERIES)], alerts=("TraderMarketDataStale",),
@@ -46,9 +46,10 @@ dashboard = trader_dashboard(
             prom(f"exchange:trader_feed_messages:rate1m{EXCHANGE}", "{{exchange}}"),
         ], OPS, w=8),
         timeseries(7, "Messages rejected", [
+            prom(f"exchange:trader_feed_messages_rejected:rate5m{EXCHANGE}", "{{exchange}} all reasons (5m)"),
             prom(f"sum by (exchange, reason) (rate(trader_feed_messages_rejected_total{EXCHANGE}[$__rate_interval]))",
                  "{{exchange}} {{reason}}"),
-        ], OPS, w=8),
+        ], OPS, w=8, links=problem_links()),
         timeseries(8, "Reconnects (1h)", [
             prom(f"exchange:trader_feed_reconnects:increase1h{EXCHANGE}", "{{exchange}}"),
         ], SHORT, w=8),
@@ -65,7 +66,8 @@ dashboard = trader_dashboard(
             prom(f"trader_funding_rate{SYMBOL}", "{{exchange}} {{symbol}}"),
         ], RATIO, w=8),
         timeseries(13, "Liquidations published by the exchange", [
-            prom(f"sum by (exchange, symbol, side) (increase(trader_market_liquidations_total{SYMBOL}[$__rate_interval]))",
+            prom(f"sum by (exchange, symbol, side) "
+                 f"(increase(trader_market_liquidations_total{SYMBOL}[$__rate_interval]))",
                  "{{exchange}} {{symbol}} {{side}}"),
         ], SHORT, w=8, draw="bars"),
     ],

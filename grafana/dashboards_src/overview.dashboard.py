@@ -37,7 +37,8 @@ dashboard = trader_dashboard(
             prom(f"-sum by (account) (trader_commission_usdt_total{ACCOUNT})", "commission {{account}}"),
         ], USDT, w=8, description="Trading PnL (realised and unrealised), funding received, fees paid (negative)."),
         alertlist(9, "Alerts firing now", w=8,
-                  description="Firing and pending alerts of prometheus/rules; the alert's dashboard link opens its panel."),
+                  description="Firing and pending alerts of prometheus/rules; the alert's dashboard link "
+                              "opens its panel."),
         # --- the day and the order flow ---
         timeseries(10, "Daily PnL", [prom(f"trader_daily_pnl_usdt{ACCOUNT}", "{{account}}")], USDT, w=8,
                    limits=[limit(f"trader_day_start_equity_usdt{ACCOUNT} * on () group_left () "

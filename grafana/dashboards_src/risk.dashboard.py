@@ -1,8 +1,8 @@
 """Risk: how far from the limits the account is, and how concentrated the book is."""
 
 from trader_dashboards import (
-    OPS, RATIO, SHORT, USDT, bargauge, limit, logs_link, prom, sel, stat, timeseries, trader_dashboard,
-    value_text,
+    OPS, RATIO, SHORT, USDT, bargauge, limit, logs_link, problem_links, prom, sel, stat, timeseries,
+    trader_dashboard, value_text,
 )
 
 ACCOUNT = sel("account")
@@ -42,7 +42,7 @@ dashboard = trader_dashboard(
         stat(5, "Trading halted", prom(f"trader_trading_halted{ACCOUNT}", "{{account}}"), SHORT, w=6, h=8,
              alerts=("TraderTradingHalted",),
              mappings=[value_text(0, "trading", "green"), value_text(1, "HALTED", "red")],
-             description="HALTED when a hard limit (max drawdown, daily loss) stops new orders."),
+             description="HALTED when a hard limit (max drawdown, daily loss) stops new orders.", links=problem_links()),
         timeseries(6, "Highest correlation between positions", [
             prom(f"trader_position_correlation_max{ACCOUNT}", "{{account}}"),
         ], SHORT, w=9, alerts=("TraderCorrelationHigh",), limits=[limit("trader:correlation_limit:ratio")],
@@ -50,7 +50,7 @@ dashboard = trader_dashboard(
         timeseries(7, "Our positions liquidated", [
             prom(f"sum by (exchange, symbol) (increase(trader_liquidations_total{POSITION}[$__rate_interval]))",
                  "{{exchange}} {{symbol}}"),
-        ], SHORT, w=9, draw="bars", alerts=("TraderPositionLiquidated",)),
+        ], SHORT, w=9, draw="bars", alerts=("TraderPositionLiquidated",), links=problem_links()),
         # --- exposure ---
         timeseries(8, "Leverage", [prom(f"trader_leverage{ACCOUNT}", "{{account}}")], SHORT, w=8,
                    limits=[limit(f"trader_limit_leverage{ACCOUNT}", "configured limit {{account}}")],

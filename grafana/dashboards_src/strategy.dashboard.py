@@ -7,6 +7,7 @@ from trader_dashboards import (
 
 ACCOUNT = sel("account")
 STRATEGY = sel("account", "strategy")
+WINS = sel("account", "strategy", status="win")
 
 dashboard = trader_dashboard(
     uid="trader-strategy",
@@ -16,7 +17,7 @@ dashboard = trader_dashboard(
         # --- the two alerts of this page first: ids fixed by prometheus/rules/trading.yml ---
         timeseries(1, "Win rate (24h)", [
             prom(f"account:trader_win_rate:ratio_1d{ACCOUNT}", "account {{account}}"),
-            prom(f'sum by (strategy) (increase(trader_closed_trades_total{sel("account", "strategy", status="win")}[1d]))'
+            prom(f"sum by (strategy) (increase(trader_closed_trades_total{WINS}[1d]))"
                  f" / sum by (strategy) (increase(trader_closed_trades_total{STRATEGY}[1d]))", "{{strategy}}"),
         ], RATIO, min=0, max=1, alerts=("TraderWinRateLow",),
             right=[prom(f"account:trader_closed_trades:increase1d{ACCOUNT}", "trades closed (24h) {{account}}")],

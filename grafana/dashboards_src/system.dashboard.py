@@ -60,7 +60,8 @@ dashboard = trader_dashboard(
         ], BYTES, w=8),
         timeseries(15, "Exporter: samples dropped", [
             prom("sum(rate(trader_exporter_dropped_samples_total[$__rate_interval]))", "dropped/s"),
-        ], OPS, w=8, description="Samples not exposed because the value was NaN, infinite or a negative counter; should stay 0."),
+        ], OPS, w=8,
+            description="Samples not exposed because the value was NaN, infinite or a negative counter; should stay 0."),
         # --- the monitoring stack's own metrics ---
         timeseries(9, "Prometheus: samples ingested and rule evaluation time", [
             prom('rate(prometheus_tsdb_head_samples_appended_total{job="prometheus"}[$__rate_interval])',
@@ -80,11 +81,13 @@ dashboard = trader_dashboard(
             prom('sum(rate(loki_distributor_lines_received_total{job="loki"}[$__rate_interval]))', "lines received/s"),
         ], OPS, w=8),
         timeseries(12, "SMS relay: webhook requests and SMS sent", [
-            prom('sum by (code) (rate(sms_relay_requests_total{job="sms-relay"}[$__rate_interval]))', "webhook {{code}}"),
+            prom('sum by (code) (rate(sms_relay_requests_total{job="sms-relay"}[$__rate_interval]))',
+                 "webhook {{code}}"),
             prom('sum(rate(sms_relay_messages_sent_total{job="sms-relay"}[$__rate_interval]))', "SMS sent"),
             prom('sum by (reason) (rate(sms_relay_messages_failed_total{job="sms-relay"}[$__rate_interval]))',
                  "SMS failed {{reason}}"),
-        ], OPS, w=12, description="The relay's own counters (alertmanager/sms_relay.py); its `up` is in Scrape targets."),
+        ], OPS, w=12,
+            description="The relay's own counters (alertmanager/sms_relay.py); its `up` is in Scrape targets."),
         table(13, "Trader build", [("running", prom("trader_build_info"), SHORT)], w=6, h=8,
               hidden=("Time", "__name__", "job", "running")),
         stat(14, "Drills active", prom("trader_drill_active", "{{drill}}"), SHORT, w=6, h=8, graph=False,

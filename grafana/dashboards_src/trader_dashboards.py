@@ -28,7 +28,7 @@ from grafanalib.core import (
 __all__ = [
     "PROMETHEUS", "LOKI", "ALERTMANAGER_UID", "TAG", "LOGS_UID",
     "USDT", "RATIO", "SECONDS", "BPS", "BYTES", "SHORT", "OPS", "PERCENT_0_1",
-    "sel", "prom", "loki", "limit", "Limit", "logs_link", "value_text",
+    "sel", "prom", "loki", "limit", "Limit", "logs_link", "problem_links", "PROBLEM_LEVELS", "value_text",
     "timeseries", "stat", "bargauge", "table", "heatmap", "alertlist", "logs_panel",
     "loki_timeseries", "text",
     "query_variable", "custom_variable", "textbox_variable", "standard_variables",
@@ -131,7 +131,17 @@ def _with_ref_ids(targets: list[Target], limits: list[Limit], right_unit: str = 
 # --- links -----------------------------------------------------------------------------------
 
 
-def logs_link(*, level: str | None = None, series_labels: tuple[str, ...] = ()) -> dict:
+# The levels the trader logs trouble at (a rejected message, a failed request, a liquidation).
+PROBLEM_LEVELS = ("warning", "error", "critical")
+
+
+def problem_links(series_labels: tuple[str, ...] = ()) -> list[dict]:
+    """All the logs of the selection, and only its warnings and errors."""
+    return [logs_link(series_labels=series_labels),
+            logs_link(levels=PROBLEM_LEVELS, series_labels=series_labels)]
+
+
+def logs_link(*, levels: tuple[str, ...] = (), series_labels: tuple[str, ...] = ()) -> dict:
     """A data link to the Logs dashboard carrying the time range and the selection.
 
     ``series_labels`` names labels (``exchange``, ``symbol``) taken from the clicked series
@@ -143,9 +153,8 @@ def logs_link(*, level: str | None = None, series_labels: tuple[str, ...] = ()) 
             params.append(f"var-{name}=${{__field.labels.{name}}}")
         else:
             params.append(f"${{{name}:queryparam}}")
-    if level:
-        params.append(f"var-level={level}")
-    title = "Logs" + (f" ({level})" if level else "") + " for this selection"
+    params += [f"var-level={level}" for level in levels]
+    title = ("Warnings and errors" if levels else "Logs") + " for this selection"
     return {"title": title, "url": f"/d/{LOGS_UID}/trader-logs?" + "&".join(params), "targetBlank": False}
 
 

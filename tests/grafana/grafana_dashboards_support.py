@@ -32,7 +32,8 @@ BUILTIN_VALUES = {"__rate_interval": "1m", "__interval": "1m", "__range": "1h", 
 _VARIABLE = re.compile(r"\$\{(\w+)(?::[\w]+)?\}|\$(\w+)")
 LIMIT_SERIES = re.compile(r"trader:\w+_(?:limit|slo):\w+|trader_limit_\w+")
 # Series names in a rule expression: recorded (level:metric:operation) or exported metrics.
-_SERIES = re.compile(r"(?<![\w:])(?:[a-z_]+:[a-z0-9_]+:[a-z0-9_]+|(?:trader|prometheus|alertmanager)_[a-z0-9_]+|up|ALERTS)(?![\w:])")
+_SERIES = re.compile(r"(?<![\w:])(?:[a-z_]+:[a-z0-9_]+:[a-z0-9_]+"
+                     r"|(?:trader|prometheus|alertmanager)_[a-z0-9_]+|up|ALERTS)(?![\w:])")
 
 
 def series_in(expr: str) -> set[str]:

@@ -200,6 +200,14 @@ def test_every_threshold_series_is_drawn_somewhere() -> None:
     assert not missing, f"threshold series no panel draws: {missing}"
 
 
+def test_every_recorded_series_is_on_a_dashboard() -> None:
+    # A recording rule exists because someone needs the figure; if no panel shows it, either the
+    # dashboards miss a figure or the rule is dead.
+    shown = set().union(*(series_in(t["expr"]) for d in DASHBOARDS.values() for _, t in targets(d, "prometheus")))
+    missing = sorted(recorded_series() - shown)
+    assert not missing, f"recorded series of prometheus/rules no dashboard queries: {missing}"
+
+
 def test_recorded_series_are_queried_instead_of_their_expressions() -> None:
     # Where a recording rule exists, a panel reads it; the test spots a copy of a rule's PromQL.
     rule_exprs = {}

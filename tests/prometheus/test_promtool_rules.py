@@ -57,7 +57,9 @@ def test_promtool_check_config_passes_with_rules_in_a_temp_dir(tmp_path: Path) -
 def test_config_scrapes_the_compose_services_with_the_documented_intervals() -> None:
     config = yaml.safe_load((PROM_DIR / "prometheus.yml").read_text())
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
-    targets = {name: [t for sc in job["static_configs"] for t in sc["targets"]] for name, job in jobs.items()}
+    targets = {name: [t for sc in job.get("static_configs", []) for t in sc["targets"]]
+               + [f"{n}:{sd['port']}" for sd in job.get("dns_sd_configs", []) for n in sd["names"]]
+               for name, job in jobs.items()}
     assert targets == {
         "trader": ["trader:8000"], "sms-relay": ["sms-relay:9099"], "alertmanager": ["alertmanager:9093"],
         "prometheus": ["localhost:9090"], "loki": ["loki:3100"], "alloy": ["alloy:12345"],
