@@ -6,8 +6,8 @@ Every ``*.dashboard.py`` beside this file builds its panels from these helpers, 
 
 grafanalib 0.7.1 emits pre-Grafana-8 JSON for some panel kinds (``BarGauge``, ``GaugePanel``,
 ``Heatmap``, ``AlertList``) and its ``Graph`` is Angular, which current Grafana no longer
-renders. The classes ``ModernBarGauge``, ``ModernHeatmap`` and ``ModernAlertList`` below are
-small ``Panel`` subclasses that emit the current JSON of those panels; variables are plain dicts
+renders. ``modern_panels.py`` holds small ``Panel`` subclasses that emit the current JSON of
+those panels; variables are plain dicts
 (``query_variable``, ``custom_variable``, ``textbox_variable``) because grafanalib's
 ``Template`` cannot express a textbox or an "All" default.
 
@@ -25,15 +25,16 @@ from grafanalib.core import (
     TimeSeries,
 )
 
+from modern_panels import ModernAlertList, ModernBarGauge, ModernHeatmap
+
 __all__ = [
     "PROMETHEUS", "LOKI", "ALERTMANAGER_UID", "TAG", "LOGS_UID",
-    "USDT", "RATIO", "SECONDS", "BPS", "BYTES", "SHORT", "OPS", "PERCENT_0_1",
+    "USDT", "RATIO", "SECONDS", "BPS", "BYTES", "SHORT", "OPS",
     "sel", "prom", "loki", "limit", "Limit", "logs_link", "problem_links", "PROBLEM_LEVELS", "value_text",
     "timeseries", "stat", "bargauge", "table", "heatmap", "alertlist", "logs_panel",
     "loki_timeseries", "text",
     "query_variable", "custom_variable", "textbox_variable", "standard_variables",
     "trader_dashboard", "flow",
-    "ModernBarGauge", "ModernHeatmap", "ModernAlertList",
 ]
 
 # Datasource uids are fixed in grafana/provisioning/datasources/datasources.yml; panels refer to
@@ -49,7 +50,6 @@ LOGS_UID = "trader-logs"
 # Grafana unit ids.
 USDT = "suffix: USDT"
 RATIO = "percentunit"  # our *_ratio metrics are 0..1
-PERCENT_0_1 = RATIO
 SECONDS = "s"
 BPS = "suffix: bps"
 BYTES = "bytes"
@@ -248,30 +248,6 @@ def table(id: int, title: str, columns: list[tuple[str, Target, str]], *, w: int
     )
 
 
-@attr.s
-class ModernBarGauge(Panel):
-    """The bar gauge of Grafana 8+ (grafanalib 0.7.1's ``BarGauge`` emits the Grafana 6 shape)."""
-
-    unit = attr.ib(default="")
-    minValue = attr.ib(default=None)
-    maxValue = attr.ib(default=None)
-    dataLinks = attr.ib(factory=list)
-
-    def to_json_data(self):
-        return self.panel_json({
-            "type": "bargauge",
-            "fieldConfig": {"defaults": {
-                "unit": self.unit, "min": self.minValue, "max": self.maxValue,
-                "color": {"mode": "continuous-GrYlRd"}, "links": self.dataLinks,
-            }, "overrides": []},
-            "options": {
-                "displayMode": "gradient", "orientation": "horizontal", "showUnfilled": True,
-                "valueMode": "color", "namePlacement": "auto", "sizing": "auto",
-                "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
-            },
-        })
-
-
 def bargauge(id: int, title: str, targets: list[Target], unit: str, *, w: int = 12, h: int = 8,
              min: float | None = None, max: float | None = None, description: str = "",
              alerts: tuple[str, ...] = (), links: list[dict] | None = None) -> ModernBarGauge:
@@ -284,36 +260,6 @@ def bargauge(id: int, title: str, targets: list[Target], unit: str, *, w: int = 
     )
 
 
-@attr.s
-class ModernHeatmap(Panel):
-    """The heatmap of Grafana 9+ fed by pre-bucketed histogram series (``format: heatmap``)."""
-
-    yUnit = attr.ib(default="s")
-
-    def to_json_data(self):
-        return self.panel_json({
-            "type": "heatmap",
-            "fieldConfig": {"defaults": {"custom": {
-                "hideFrom": {"legend": False, "tooltip": False, "viz": False},
-                "scaleDistribution": {"type": "linear"},
-            }}, "overrides": []},
-            "options": {
-                "calculate": False,  # Prometheus already bucketed the data (le)
-                "cellGap": 1,
-                "color": {"mode": "scheme", "scheme": "Oranges", "scale": "exponential",
-                          "exponent": 0.5, "steps": 64, "reverse": False, "fill": "dark-orange"},
-                "yAxis": {"axisPlacement": "left", "unit": self.yUnit, "reverse": False},
-                "rowsFrame": {"layout": "auto"},
-                "cellValues": {"unit": "ops"},
-                "filterValues": {"le": 1e-9},
-                "legend": {"show": True},
-                "tooltip": {"mode": "single", "yHistogram": True, "showColorScale": False},
-                "exemplars": {"color": "rgba(255,0,255,0.7)"},
-                "showValue": "never",
-            },
-        })
-
-
 def heatmap(id: int, title: str, bucket_rate_expr: str, y_unit: str, *, w: int = 12, h: int = 8,
             description: str = "", alerts: tuple[str, ...] = ()) -> ModernHeatmap:
     """``bucket_rate_expr`` must be ``sum by (le) (rate(..._bucket[...]))``."""
@@ -321,32 +267,6 @@ def heatmap(id: int, title: str, bucket_rate_expr: str, y_unit: str, *, w: int =
     return ModernHeatmap(id=id, title=title, dataSource=PROMETHEUS, targets=[target],
                          gridPos=_size(w, h), yUnit=y_unit, maxDataPoints=None,
                          description=_description(description, alerts))
-
-
-@attr.s
-class ModernAlertList(Panel):
-    """The unified-alerting alert list (grafanalib 0.7.1's ``AlertList`` is the legacy one).
-
-    It shows the rules of the Prometheus datasource (provisioned with ``manageAlerts: true``),
-    i.e. the alerts of prometheus/rules/*.yml, in the states named by ``states``.
-    """
-
-    states = attr.ib(factory=lambda: ("firing", "pending"))
-    maxItems = attr.ib(default=20)
-
-    def to_json_data(self):
-        state_filter = {s: s in self.states for s in ("firing", "pending", "noData", "normal", "error")}
-        data = self.panel_json({
-            "type": "alertlist",
-            "options": {
-                "viewMode": "list", "groupMode": "default", "groupBy": [], "maxItems": self.maxItems,
-                "sortOrder": 3,  # by importance (severity), then time
-                "dashboardAlerts": False, "alertName": "", "alertInstanceLabelFilter": "",
-                "folder": None, "showInstances": True, "stateFilter": state_filter,
-            },
-        })
-        data.pop("targets", None)  # the alert list reads rules, not queries
-        return data
 
 
 def alertlist(id: int, title: str, *, w: int = 8, h: int = 8, description: str = "") -> ModernAlertList:

@@ -16,6 +16,7 @@ import base64
 import email
 import email.policy
 import json
+import re
 import threading
 import time
 from contextlib import contextmanager
@@ -31,16 +32,14 @@ from aiosmtpd.controller import Controller
 from tests.support.ports import free_port
 
 __all__ = ["Request", "FakeHttpService", "FakeSmtp", "FakeReceivers", "start_receivers",
-           "telegram_html_problems", "discord_embed", "TELEGRAM_TOKEN", "TELEGRAM_CHAT_ID",
+           "telegram_html_problems", "telegram_visible_text", "discord_embed", "TELEGRAM_TOKEN", "TELEGRAM_CHAT_ID",
            "TWILIO_SID", "TWILIO_TOKEN"]
 
 TELEGRAM_TOKEN = "123456:TEST-token_abc"
 TELEGRAM_CHAT_ID = "-1001234567890"
 TWILIO_SID = "AC0123456789abcdef0123456789abcdef"
 TWILIO_TOKEN = "twilio-test-token"
-TELEGRAM_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
-                 "blockquote", "tg-spoiler", "span", "tg-emoji"}
-# What our templates may use (the brief's list); the parser above is Telegram's wider set.
+# The tags our Telegram messages may use (Telegram also knows a few aliases such as strong/em).
 ALLOWED_TELEGRAM_TAGS = {"b", "i", "u", "s", "a", "code", "pre", "blockquote", "tg-spoiler"}
 
 
@@ -91,7 +90,6 @@ def telegram_html_problems(text: str) -> list[str]:
     """Why Telegram would refuse ``text`` in HTML mode (empty when it is valid)."""
     parser = _TelegramHtml()
     # A bare "<" or "&" that is not an entity is refused by Telegram; html.parser would accept it.
-    import re
     for match in re.finditer(r"&(?!(?:lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);)", text):
         parser.problems.append(f"unescaped & at {match.start()}")
     for match in re.finditer(r"<(?!/?(?:[a-z-]+)[\s>])", text):
