@@ -20,14 +20,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.prometheus.prom_rule_files import PROM_DIR, RULES_DIR, load_rules, metric_names
+from tests.prometheus.prom_rule_files import load_rules, metric_names
+from tests.support.prometheus import stack_config
+from tests.support.shared import recording
 from tests.support.trader import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 
-DATA = Path("/work/shared/data")
-REPLAYS = {"replay_btc": DATA / "binance-usdm-btcusdt-20240808.jsonl.gz",
-           "replay_eth": DATA / "binance-usdm-ethusdt-20240808.jsonl.gz"}
+REPLAYS = {"replay_btc": recording("binance-usdm-btcusdt-20240808.jsonl.gz"),
+           "replay_eth": recording("binance-usdm-ethusdt-20240808.jsonl.gz")}
 # drill -> (account, exchange). Exchange-level rules (API errors, latencies) sum over traders on
 # one exchange, so the drills read by exchange get an exchange of their own.
 DRILLS = {"crash": ("crash", "binance"), "feed-outage": ("feed_outage", "binance"),
@@ -71,18 +72,6 @@ def _scraped_names(exposition: str) -> set[str]:
             if line and not line.startswith("#")}
 
 
-def _prometheus_config(targets: list[str]) -> str:
-    """prometheus.yml with the trader job pointed at the test's traders and the rule path at the
-    copied rules; the other jobs and Alertmanager, absent here, are left out."""
-    config = yaml.safe_load((PROM_DIR / "prometheus.yml").read_text())
-    trader_job = next(job for job in config["scrape_configs"] if job["job_name"] == "trader")
-    trader_job["static_configs"] = [{"targets": targets}]
-    config["scrape_configs"] = [trader_job]
-    config["rule_files"] = ["rules/*.yml"]
-    config.pop("alerting")
-    return yaml.safe_dump(config, sort_keys=False)
-
-
 def _account_config(tmp_path: Path, account: str) -> str:
     path = tmp_path / f"{account}.yml"
     path.write_text(yaml.safe_dump({"accounts": [{"name": account}]}))
@@ -107,8 +96,7 @@ def test_drills_fire_their_alerts_and_calm_replays_fire_none(start_trader, start
     for account, recording in REPLAYS.items():
         traders[account] = start_trader("--config", _account_config(tmp_path, account), "--replay", str(recording), "--speed", "2")
     target = {name: f"127.0.0.1:{trader.port}" for name, trader in traders.items()}
-    prometheus = start_prometheus(_prometheus_config(list(target.values())),
-                                  files={f"rules/{p.name}": p for p in RULES_DIR.glob("*.yml")})
+    prometheus = start_prometheus(*stack_config(list(target.values())))
 
     scraped: set[str] = set()
     fired: dict[str, set[str]] = {name: set() for name in traders}

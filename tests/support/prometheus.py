@@ -68,3 +68,28 @@ class PrometheusServer:
 
     def stop(self) -> None:
         self.process.stop()
+
+
+def stack_config(trader_targets: list[str], alertmanager: str | None = None) -> tuple[str, dict[str, Path]]:
+    """The committed ``prometheus/prometheus.yml`` and rules, pointed at a test's traders.
+
+    Returns ``(config_yaml, files)`` for ``start_prometheus``: the trader job (with its committed
+    intervals) scrapes ``trader_targets``, the rules are the committed rule files, and alerts go to
+    ``alertmanager`` ("127.0.0.1:port") or nowhere. The other jobs name compose services that a
+    test does not run, so they are left out.
+    """
+    import yaml
+
+    from .trader import REPO_ROOT
+
+    config = yaml.safe_load((REPO_ROOT / "prometheus" / "prometheus.yml").read_text())
+    trader_job = next(job for job in config["scrape_configs"] if job["job_name"] == "trader")
+    trader_job["static_configs"] = [{"targets": trader_targets}]
+    config["scrape_configs"] = [trader_job]
+    config["rule_files"] = ["rules/*.yml"]
+    if alertmanager:
+        config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]}
+    else:
+        config.pop("alerting", None)
+    rules = {f"rules/{path.name}": path for path in sorted((REPO_ROOT / "prometheus" / "rules").glob("*.yml"))}
+    return yaml.safe_dump(config, sort_keys=False), rules
