@@ -124,7 +124,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None, env: dict[str, str] | None = None) -> int:
     args = _parse_args(argv)
-    configure_logging(stream=sys.stderr)
+    configure_logging()  # JSON lines on stdout, like every service; errors stay one plain line on stderr
     log = logging.getLogger("alertmanager.render")
     out: Path = args.out.resolve() if not args.out.is_absolute() else args.out
     try:

@@ -1,4 +1,5 @@
-"""Execution family: orders by status and type, API requests, and latency/slippage histograms.
+"""Execution family: orders by status and type, rejections by reason, API requests, and
+latency/slippage histograms.
 
 Order and API counts come from the snapshot. The endpoints are the ones the trader declares (its
 ``ApiStats.declare`` puts them in ``snapshot.api_requests`` at zero), so both statuses and the
@@ -20,6 +21,7 @@ from prometheus_client.registry import CollectorRegistry
 from exporters.collector import Collector, SnapshotSource, exchanges_of, markets_of
 from exporters.families import HistogramState, MetricSpec, known_then_seen
 from exporters.trading import SIDES
+from trader.broker import REJECT_REASONS
 from trader.bus import EventBus
 from trader.events import ApiRequest, OrderAccepted, OrderFilled
 from trader.snapshot import TraderSnapshot
@@ -44,11 +46,18 @@ SLIPPAGE_BUCKETS = (0.0, 1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0)
 
 ORDERS = MetricSpec("trader_orders_total", "counter", "Orders by status (submitted, filled, rejected, canceled).",
                     ("account", "exchange", "symbol", "side", "status"), unit="",
-                    answers="orders by exchange/symbol/side/status, fill rate, placement failures (001, 002 > 5 %)",
+                    answers="orders by exchange/symbol/side/status, fill rate (001)",
                     series="A*M*2*4")
 ORDERS_BY_TYPE = MetricSpec("trader_orders_by_type_total", "counter", "Orders by order type and status.",
                             ("account", "exchange", "order_type", "status"), unit="",
                             answers="post-only success, fill rate (001)", series="A*E*4*4")
+# The reason tells a real placement failure (api_error, insufficient_margin: what
+# TraderOrderFailuresHigh counts) from the order type doing its job (reduce_only, post_only_would_take).
+ORDER_REJECTIONS = MetricSpec("trader_order_rejections_total", "counter",
+                              "Orders the broker rejected, by reason (trader.broker.REJECT_REASONS).",
+                              ("account", "exchange", "reason"), unit="",
+                              answers="order placement failures (002 > 5 %) told from benign rejections",
+                              series=f"A*E*{len(REJECT_REASONS)}")
 API_REQUESTS = MetricSpec("trader_api_requests_total", "counter", "Exchange API requests by outcome.",
                           ("exchange", "endpoint", "status"), unit="",
                           answers="API requests and errors by exchange and endpoint (000 > 5 %, 001 > 1 %)",
@@ -71,7 +80,7 @@ def _endpoints(snapshot: TraderSnapshot) -> list[tuple[str, str]]:
 
 
 class OrdersCollector(Collector):
-    specs = (ORDERS, ORDERS_BY_TYPE, API_REQUESTS)
+    specs = (ORDERS, ORDERS_BY_TYPE, ORDER_REJECTIONS, API_REQUESTS)
 
     def emit(self, snapshot: TraderSnapshot, state: None, sink) -> None:
         add = sink.add
@@ -85,6 +94,9 @@ class OrdersCollector(Collector):
             known = [(e, t, status) for e in exchanges for t in ORDER_TYPES for status in ORDER_STATUSES]
             for key in known_then_seen(known, account.orders_by_type):
                 add(ORDERS_BY_TYPE, (name, *key), account.orders_by_type.get(key, 0))
+            known = [(e, reason) for e in exchanges for reason in REJECT_REASONS]
+            for key in known_then_seen(known, account.rejections):
+                add(ORDER_REJECTIONS, (name, *key), account.rejections.get(key, 0))
         known = [(e, endpoint, status) for e, endpoint in _endpoints(snapshot) for status in API_STATUSES]
         for key in known_then_seen(known, snapshot.api_requests):
             add(API_REQUESTS, key, snapshot.api_requests.get(key, 0))

@@ -41,10 +41,18 @@ from .limits import LimitsGate, OrderIntent
 from .market import MarketState
 from .portfolio import Account
 
-__all__ = ["Order", "SimulatedExchange", "PaperBroker", "ORDER_ENDPOINTS"]
+__all__ = ["Order", "SimulatedExchange", "PaperBroker", "ORDER_ENDPOINTS", "REJECT_REASONS",
+           "PLACEMENT_FAILURE_REASONS"]
 
 _log = logging.getLogger("trader.broker")
 ORDER_ENDPOINTS = ("order", "cancel")
+# Why the broker rejects an order: the whole, bounded set (a metric label). Real placement
+# failures, which a user must hear about: ``api_error`` (the exchange API failed the request) and
+# ``insufficient_margin`` (the account cannot fund the order). Benign, the order doing its job:
+# ``reduce_only`` (a reduce-only exit whose position is already gone) and
+# ``post_only_would_take`` (a post-only order refused because it would cross the book).
+REJECT_REASONS = ("api_error", "insufficient_margin", "reduce_only", "post_only_would_take")
+PLACEMENT_FAILURE_REASONS = ("api_error", "insufficient_margin")  # what TraderOrderFailuresHigh counts
 _BOOK_DEPTH = 20  # levels walked by a taker fill; beyond them the last level's price is used
 _EPS = 1e-12
 
@@ -179,16 +187,38 @@ class PaperBroker:
     # --- market events (called by the engine) -----------------------------------------------
 
     def on_market(self, exchange: str, symbol: str, ts: float) -> None:
-        """Re-examine resting orders and the mark of (exchange, symbol) after a market update."""
-        mark = self.market.mark_price(exchange, symbol)
+        """Re-examine resting orders and the mark of (exchange, symbol) after a market update.
+
+        This runs on every market event (tens of thousands a second in a replay), so it reads the
+        touch once and hands ``_work`` only the orders it could act on now; a resting order the
+        market has not reached costs two comparisons.
+        """
+        state = self.market.get(exchange, symbol)
+        if state is None:
+            return  # the feed has not seen this market: no mark, nothing can fill
+        mid = state.mid()
+        mark = state.mark_price if state.mark_price is not None else mid  # as MarketState.mark_price()
         if mark is not None:
             self.account.update_mark(exchange, symbol, mark, self.clock())
             self._check_liquidation(exchange, symbol, mark)
         if not self.orders:
             return
+        bid, ask = state.best_bid(), state.best_ask()
         for order in list(self.orders.values()):
-            if order.exchange == exchange and order.symbol == symbol and order.status == "open":
-                self._work(order)
+            if order.exchange != exchange or order.symbol != symbol or order.status != "open":
+                continue
+            # The same conditions as _work's early returns: skip what it would leave resting.
+            if order.order_type == "market" or order.triggered:
+                pass  # a taker still filling (partial fills): every update may fill more
+            elif order.order_type == "stop":
+                if mid is None or (mid < order.price if order.side == "buy" else mid > order.price):
+                    continue
+            elif order.side == "buy":
+                if ask is None or ask > order.price:
+                    continue
+            elif bid is None or bid < order.price:
+                continue
+            self._work(order)
 
     def on_mark_price(self, exchange: str, symbol: str, ts: float, mark: float, rate: float | None,
                       next_funding_ts: float | None) -> None:
@@ -229,7 +259,9 @@ class PaperBroker:
         self._work(order, arriving=True)
 
     def _work(self, order: Order, arriving: bool = False) -> None:
-        """Fill what the market allows now; the rest keeps resting."""
+        """Fill what the market allows now; the rest keeps resting.
+
+        ``on_market`` skips the orders this would return early for: keep the two in step."""
         if order.order_type == "market" or order.triggered:
             limit, liquidity = None, "taker"
         elif order.order_type == "stop":
@@ -352,6 +384,7 @@ class PaperBroker:
         order.status, order.reason = "rejected", reason
         self.orders.pop(order.order_id, None)
         self._count(order, "rejected")
+        self.account.rejections[(order.exchange, reason)] += 1
         self.bus.publish(OrderRejected(order.order_id, order.account, order.exchange, order.symbol, self.clock(),
                                        order.order_type, reason))
         _log.info("order rejected", extra=self._ctx(order, reason=reason, order_type=order.order_type))

@@ -128,6 +128,7 @@ class Account:
         self.orders_by_type: Counter = Counter()  # (exchange, order_type, status)
         self.volume: dict[Key, float] = defaultdict(float)
         self.risk_refusals: Counter = Counter()
+        self.rejections: Counter = Counter()  # (exchange, reason): broker.REJECT_REASONS
         self.liquidations: Counter = Counter()
         self.strategy_stats: dict[str, _StrategyStats] = {s: _StrategyStats() for s in strategies}
         # sampled series
@@ -242,6 +243,11 @@ class Account:
 
     def update_mark(self, exchange: str, symbol: str, price: float, ts: float) -> None:
         key = (exchange, symbol)
+        # Called on every market event, and most (trades, depth, quote sizes) leave the mark as it
+        # was. Equity moves only with a mark, or with fills/funding/liquidations, which track it
+        # themselves; so an unchanged mark on the same day cannot change what track_equity keeps.
+        if self.marks.get(key) == price and ts // risk.SECONDS_PER_DAY == self.day:
+            return
         self.marks[key] = price
         if key in self.positions:
             self.track_equity(ts)
@@ -365,7 +371,8 @@ class Account:
                                       limits.max_leverage, limits.max_position_usdt, limits.max_open_positions),
             positions=tuple(positions), strategies=tuple(strategies),
             orders=dict(self.orders), orders_by_type=dict(self.orders_by_type), volume_usdt=dict(self.volume),
-            risk_refusals=dict(self.risk_refusals), liquidations=dict(self.liquidations))
+            risk_refusals=dict(self.risk_refusals), liquidations=dict(self.liquidations),
+            rejections=dict(self.rejections))
 
     @property
     def var_historical(self) -> float | None:

@@ -92,6 +92,7 @@ class AccountSnapshot:
     volume_usdt: Mapping[tuple[str, str], float]  # (exchange, symbol) -> filled notional
     risk_refusals: Mapping[str, int]  # reason -> count
     liquidations: Mapping[tuple[str, str], int]  # (exchange, symbol) -> count
+    rejections: Mapping[tuple[str, str], int]  # (exchange, reason) -> count; reasons: trader.broker.REJECT_REASONS
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,13 +18,16 @@ BURN_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 dashboard = trader_dashboard(
     uid="trader-execution",
     title="Execution",
-    description="Order failures, latency, slippage, fill and post-only rates, rejections and API errors. "
+    description="Order failures, latency, slippage, fill and post-only rates, rejections by reason and API errors. "
                 "Panel ids 1-6 are the alerts' dashboard links.",
     panels=[
-        timeseries(1, "Order failures (non-post-only rejected / submitted)", [
+        timeseries(1, "Order failures (API error or insufficient margin / submitted)", [
             prom(f"account_exchange:trader_order_failures:ratio_rate5m{ACC_EX}", "{{account}} {{exchange}}"),
         ], RATIO, min=0, alerts=("TraderOrderFailuresHigh",), limits=[limit("trader:order_failure_limit:ratio")],
-            links=problem_links()),
+            links=problem_links(),
+            description="Orders that failed to be placed: the exchange API failed them or the margin could not "
+                        "fund them. Reduce-only exits without a position and post-only orders that would take "
+                        "are rejected by design and not counted; the reasons are in 'Rejections by reason'."),
         timeseries(2, "API error rate by exchange and endpoint", [
             prom(f"exchange:trader_api_errors:ratio_rate5m{EXCHANGE}", "{{exchange}} (all endpoints)"),
             prom(f"exchange_endpoint:trader_api_errors:ratio_rate5m{EXCHANGE}", "{{exchange}} {{endpoint}}"),
@@ -55,16 +58,23 @@ dashboard = trader_dashboard(
         timeseries(7, "Fill rate and post-only success (1h)", [
             prom(f"account_exchange:trader_order_fill:ratio_rate1h{ACC_EX}", "fill {{exchange}}"),
             prom(f"account_exchange:trader_post_only_success:ratio_rate1h{ACC_EX}", "post-only maker {{exchange}}"),
-        ], RATIO, w=8, min=0, max=1),
+        ], RATIO, w=6, min=0, max=1),
+        timeseries(15, "Rejections by reason", [
+            prom(f"sum by (exchange, reason) (rate(trader_order_rejections_total{ACC_EX}[$__rate_interval]))",
+                 "{{exchange}} {{reason}}"),
+        ], OPS, w=6, stack=True, links=problem_links(),
+            description="api_error and insufficient_margin are placement failures (what TraderOrderFailuresHigh "
+                        "counts); reduce_only (the position was already gone) and post_only_would_take (the order "
+                        "refused to take) are the order types doing their job."),
         timeseries(8, "Rejections by symbol", [
             prom(f"sum by (exchange, symbol) (rate(trader_orders_total{REJECTED}[$__rate_interval]))",
                  "{{exchange}} {{symbol}}"),
-        ], OPS, w=8, links=problem_links()),
+        ], OPS, w=6, links=problem_links()),
         timeseries(9, "Rejections by order type", [
             prom(f"sum by (order_type) (rate(trader_orders_by_type_total{REJECTED_BY_TYPE}[$__rate_interval]))",
                  "{{order_type}}"),
-        ], OPS, w=8, links=problem_links(),
-            description="Post-only rejections are the order type working (it refused to take)."),
+        ], OPS, w=6, links=problem_links(),
+            description="All rejections, benign ones included; their reasons are in 'Rejections by reason'."),
         timeseries(10, "Orders submitted", [
             prom(f"account_exchange:trader_orders_submitted:rate5m{ACC_EX}", "{{account}} {{exchange}}"),
         ], OPS),

@@ -45,6 +45,7 @@ def account(name="main", positions=(), **overrides) -> AccountSnapshot:
         volume_usdt={("binance", "BTCUSDT"): 48_000.0},
         risk_refusals={"leverage": 3},
         liquidations={},
+        rejections={("binance", "post_only_would_take"): 2},
     )
     fields.update(overrides)
     return AccountSnapshot(**fields)
@@ -86,7 +87,8 @@ def empty_snapshot() -> TraderSnapshot:
     bare = account(commission_usdt={}, var_usdt={}, cvar_usdt={}, sharpe_30d=None, sortino_30d=None,
                    profit_factor=None, win_rate=None, correlation_max=None, positions=(),
                    strategies=(StrategySnapshot("momentum", 0.0, None, {}, 0, 0),),
-                   orders={}, orders_by_type={}, volume_usdt={}, risk_refusals={}, liquidations={})
+                   orders={}, orders_by_type={}, volume_usdt={}, risk_refusals={}, liquidations={},
+                   rejections={})
     return TraderSnapshot(
         ts=NOW, accounts=(bare,),
         feeds=(feed(connected=False, reconnects=0, messages=0, rejected={}, sequence_gaps={}),),

@@ -9,7 +9,8 @@ import pytest
 
 from exporters.registry import build_registry_from
 from tests.exporters.scrape_parsing import samples, series_of, value
-from tests.exporters.snapshot_factory import account, empty_snapshot, full_snapshot, position, replace
+from tests.exporters.snapshot_factory import account, empty_snapshot, feed, full_snapshot, position, replace
+from trader.broker import PLACEMENT_FAILURE_REASONS, REJECT_REASONS
 from trader.bus import EventBus
 from trader.events import ApiRequest, OrderAccepted, OrderFilled
 
@@ -49,6 +50,16 @@ def test_risk_figures_equal_the_snapshot():
     assert value(parsed, "trader_trading_halted", account="main") == 0
     assert value(parsed, "trader_risk_refusals_total", account="main", reason="leverage") == 3
     assert value(parsed, "trader_risk_refusals_total", account="main", reason="margin") == 0
+
+
+def test_rejections_by_reason_equal_the_snapshot_and_tell_failures_from_benign():
+    rejections = {("binance", "api_error"): 4, ("binance", "reduce_only"): 7, ("okx", "insufficient_margin"): 1}
+    parsed = scrape(full_snapshot(accounts=(account(rejections=rejections),), feeds=(feed(), feed("okx"))))
+    series = {(dict(k)["exchange"], dict(k)["reason"]): v
+              for k, v in series_of(parsed, "trader_order_rejections_total").items()}
+    # Every (exchange, reason) the broker knows, each at its count or 0; nothing else.
+    assert series == {(e, r): rejections.get((e, r), 0) for e in ("binance", "okx") for r in REJECT_REASONS}
+    assert set(PLACEMENT_FAILURE_REASONS) < set(REJECT_REASONS)
 
 
 def test_two_strategies_in_one_market_make_one_series():
@@ -107,6 +118,8 @@ def test_counters_with_known_labels_start_at_zero():
                 if dict(k)["side"] == "sell"}
     assert statuses == {"submitted": 0, "filled": 0, "rejected": 0, "canceled": 0}
     assert len(series_of(parsed, "trader_orders_by_type_total")) == 4 * 4
+    assert {dict(k)["reason"]: v for k, v in series_of(parsed, "trader_order_rejections_total").items()} == {
+        "api_error": 0, "insufficient_margin": 0, "reduce_only": 0, "post_only_would_take": 0}
     assert {dict(k)["reason"] for k in series_of(parsed, "trader_risk_refusals_total")} == {
         "max_drawdown", "daily_loss", "var", "leverage", "position_size", "open_positions", "margin"}
     assert set(series_of(parsed, "trader_feed_messages_rejected_total").values()) == {0}

@@ -105,6 +105,8 @@ def _assert_scrape_equals_snapshot(parsed, used, before, after):
     for (exchange, symbol, side, status), count in account.orders.items():
         assert value(parsed, "trader_orders_total", **main, exchange=exchange, symbol=symbol, side=side,
                      status=status) == count
+    for (exchange, reason), count in account.rejections.items():
+        assert value(parsed, "trader_order_rejections_total", **main, exchange=exchange, reason=reason) == count
     for (exchange, endpoint, status), count in used.api_requests.items():
         assert value(parsed, "trader_api_requests_total", exchange=exchange, endpoint=endpoint, status=status) == count
     for feed, earlier, later in zip(used.feeds, before.feeds, after.feeds):

@@ -7,20 +7,14 @@ from pathlib import Path
 import requests
 
 from .ports import free_port
-from .processes import ManagedProcess, require_binary, wait_until
+from .processes import ManagedProcess, require_binary, wait_until, write_workdir
 
 __all__ = ["AlertmanagerServer"]
 
 
 class AlertmanagerServer:
     def __init__(self, workdir: Path, config_yaml: str, files: dict[str, str | Path] | None = None) -> None:
-        workdir.mkdir(parents=True, exist_ok=True)
-        for name, content in (files or {}).items():
-            target = workdir / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(Path(content).read_text() if isinstance(content, Path) else content)
-        config = workdir / "alertmanager.yml"
-        config.write_text(config_yaml)
+        config = write_workdir(workdir, "alertmanager.yml", config_yaml, files)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = ManagedProcess("alertmanager", [

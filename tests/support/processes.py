@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 
 import requests
 
-__all__ = ["ManagedProcess", "require_binary", "wait_until", "LIVE_PROCESSES"]
+__all__ = ["ManagedProcess", "require_binary", "wait_until", "write_workdir", "LIVE_PROCESSES"]
 
 # Processes started and not yet stopped, so a failing test can show their logs.
 LIVE_PROCESSES: list["ManagedProcess"] = []
@@ -27,10 +27,24 @@ def require_binary(name: str) -> str:
     path = shutil.which(name)
     if path is None:
         raise RuntimeError(
-            f"{name!r} is not on PATH: run the README's test command (bash .ci/run), which installs "
+            f"{name!r} is not on PATH: run the README's test command (./run-tests.sh), which installs "
             "Debian's prometheus and prometheus-alertmanager packages"
         )
     return path
+
+
+def write_workdir(workdir: Path, config_name: str, config_text: str,
+                  files: dict[str, str | Path] | None = None) -> Path:
+    """Lay out a service's working directory: its config, plus ``files`` (relative name -> text,
+    or a ``Path`` to copy), so relative paths in the config resolve there. Returns the config."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    for name, content in (files or {}).items():
+        target = workdir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content.read_text() if isinstance(content, Path) else content)
+    config = workdir / config_name
+    config.write_text(config_text)
+    return config
 
 
 def wait_until(check: Callable[[], object], timeout: float, what: str, interval: float = 0.25) -> object:
@@ -82,7 +96,8 @@ class ManagedProcess:
             raise AssertionError(f"{error}\n--- {self.name} log ---\n{self.log_tail()}") from None
 
     def log_text(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def log_tail(self, lines: int = 60) -> str:

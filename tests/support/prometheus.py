@@ -8,7 +8,7 @@ from typing import Any
 import requests
 
 from .ports import free_port
-from .processes import ManagedProcess, require_binary, wait_until
+from .processes import ManagedProcess, require_binary, wait_until, write_workdir
 
 __all__ = ["PrometheusServer"]
 
@@ -17,13 +17,7 @@ class PrometheusServer:
     def __init__(self, workdir: Path, config_yaml: str, files: dict[str, str | Path] | None = None) -> None:
         """Write ``config_yaml`` and ``files`` (relative name -> text or source path) into
         ``workdir`` and start Prometheus there; relative paths in the config resolve in ``workdir``."""
-        workdir.mkdir(parents=True, exist_ok=True)
-        for name, content in (files or {}).items():
-            target = workdir / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(Path(content).read_text() if isinstance(content, Path) else content)
-        config = workdir / "prometheus.yml"
-        config.write_text(config_yaml)
+        config = write_workdir(workdir, "prometheus.yml", config_yaml, files)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = ManagedProcess("prometheus", [

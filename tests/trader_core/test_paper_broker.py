@@ -10,6 +10,7 @@ from trader.events import (
     PositionClosed, PositionLiquidated,
 )
 from paper_fixtures import Desk
+from trader.broker import PLACEMENT_FAILURE_REASONS, REJECT_REASONS
 
 
 def test_market_buy_walks_the_book_and_pays_taker_fee():
@@ -203,3 +204,34 @@ def test_insufficient_margin_is_rejected_by_the_exchange():
     desk.submit("buy", "market", 20.0, leverage=10.0)  # 2,000 notional needs 200 margin
     assert desk.of(OrderRejected)[-1].reason == "insufficient_margin"
     assert isinstance(desk.of(OrderSubmitted)[-1], OrderSubmitted)
+
+
+def _reject_for(reason: str) -> Desk:
+    """A desk whose one order was rejected for ``reason``, through the broker's real checks."""
+    desk = Desk(reject_probability=1.0 if reason == "api_error" else 0.0,
+                balance=100.0 if reason == "insufficient_margin" else 10_000.0)
+    desk.quote(99.0, 100.0)
+    if reason == "insufficient_margin":
+        desk.broker.gate.check = lambda *a, **k: None  # past the risk gate: the exchange refuses
+        desk.submit("buy", "market", 20.0)
+    elif reason == "reduce_only":
+        desk.submit("sell", "market", 1.0, reduce_only=True)  # no position left to reduce
+    elif reason == "post_only_would_take":
+        desk.submit("buy", "post_only", 1.0, 100.0)
+    else:
+        desk.submit("buy", "market", 1.0)
+    return desk
+
+
+@pytest.mark.parametrize("reason", REJECT_REASONS)
+def test_rejections_are_counted_by_exchange_and_reason_in_the_snapshot(reason):
+    desk = _reject_for(reason)
+    assert [e.reason for e in desk.of(OrderRejected)] == [reason]
+    assert desk.account.snapshot(desk.clock()).rejections == {("binance", reason): 1}
+
+
+def test_only_api_errors_and_margin_are_placement_failures():
+    # The alert TraderOrderFailuresHigh counts these; the others are the order type working.
+    assert PLACEMENT_FAILURE_REASONS == ("api_error", "insufficient_margin")
+    assert set(PLACEMENT_FAILURE_REASONS) <= set(REJECT_REASONS)
+    assert Desk().account.snapshot(0.0).rejections == {}

@@ -9,7 +9,8 @@ Topics used (field names as Bybit sends them, numbers as strings):
 - ``publicTrade.{symbol}``: ``data[]`` with ``T`` ms, ``s`` symbol, ``S`` taker side
   ("Buy"/"Sell"), ``v`` size, ``p`` price;
 - ``orderbook.{depth}.{symbol}``: ``type`` "snapshot" (reset the book) or "delta"; ``data`` =
-  {``s``, ``b``/``a`` levels ``[price, size]`` (size "0" deletes), ``u`` update id, ``seq``};
+  {``s``, ``b``/``a`` levels ``[price, size]`` (size "0" deletes), ``u`` update id, ``seq``
+  cross sequence (orders books of different depths; not a continuity check)};
   a snapshot also arrives whenever Bybit restarts the stream (``u`` = 1);
 - ``tickers.{symbol}``: ``snapshot`` then ``delta`` messages carrying only changed fields:
   ``bid1Price``/``bid1Size``/``ask1Price``/``ask1Size``, ``markPrice``, ``indexPrice``,
@@ -19,20 +20,30 @@ Topics used (field names as Bybit sends them, numbers as strings):
   ``liquidation.{symbol}`` topic: ``data`` = {``updatedTime``, ``symbol``, ``side``, ``size``,
   ``price``}, same side convention.)
 
+Order book integrity (Bybit "Orderbook: process snapshot/delta"): each delta's ``u`` is the
+previous ``u`` + 1; a message with ``u`` = 1 is a snapshot after a service restart and
+overwrites the book. A delta before any snapshot, or one that breaks the ``u`` chain, means the
+local book is wrong: the gap is counted, the book cleared, deltas ignored until a snapshot, and
+the live feed resubscribes the topic (Bybit answers a subscribe with a fresh snapshot).
+``FeedResynced`` is published when that snapshot has rebuilt the book. A replay, which cannot
+resubscribe, reseeds from the next snapshot in the recording.
+
 No fixture of a real Bybit capture exists in this repository: the tests use messages written from
 Bybit's v5 documentation.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from typing import Callable
 
 import orjson
 
 from trader.api_stats import ApiStats
 from trader.book import parse_levels
-from trader.events import DepthUpdate, MarkPrice, MarketLiquidation, Quote, Trade
-from trader.feeds.base import INF, Backoff, ExchangeHandler, InvalidValue, WebSocketFeed
+from trader.events import DepthUpdate, FeedResynced, MarkPrice, MarketLiquidation, Quote, Trade
+from trader.feeds.base import INF, Backoff, ExchangeHandler, InvalidValue, WebSocketFeed, describe_error
 
 __all__ = ["BybitHandler", "BybitFeed", "WS_URL"]
 
@@ -48,7 +59,10 @@ class BybitHandler(ExchangeHandler):
 
     def __init__(self, bus, market, exchange: str | None = None) -> None:
         super().__init__(bus, market, exchange)
-        self._book_ready: set[str] = set()
+        self._last_u: dict[str, int] = {}  # symbol -> ``u`` of the last applied book message
+        self._resyncing: dict[str, str] = {}  # symbol -> why its book waits for a fresh snapshot
+        # Live: callable(topic) that resubscribes an orderbook topic (Bybit then sends a snapshot).
+        self.on_gap: Callable[[str], None] | None = None
 
     def handle(self, msg, recv_ts: float) -> None:
         topic = msg.get("topic")
@@ -68,7 +82,7 @@ class BybitHandler(ExchangeHandler):
         if kind == "publicTrade":
             self._trades(data, recv_ts)
         elif kind == "orderbook":
-            self._orderbook(msg["type"], data, msg.get("ts"), recv_ts)
+            self._orderbook(topic, msg["type"], data, msg.get("ts"), recv_ts)
         elif kind == "tickers":
             self._tickers(symbol, data, msg.get("ts"), recv_ts)
         elif kind == "allLiquidation":
@@ -97,24 +111,56 @@ class BybitHandler(ExchangeHandler):
             self.counts["trade"] += 1
             self.bus.publish(Trade(self.exchange, s.symbol, ts, recv_ts, price, qty, side))
 
-    def _orderbook(self, kind: str, d: dict, ts_ms, recv_ts: float) -> None:
+    def _orderbook(self, topic: str, kind: str, d: dict, ts_ms, recv_ts: float) -> None:
         symbol = d["s"]
-        bids = parse_levels(d["b"])
+        update_id = d["u"]
+        if type(update_id) is not int:
+            raise TypeError(f"orderbook u={update_id!r}: expected an integer update id")
+        if kind != "snapshot" and kind != "delta":
+            raise ValueError(f"orderbook type={kind!r}: expected snapshot or delta")
+        bids = parse_levels(d["b"])  # parse (and validate) before touching the book
         asks = parse_levels(d["a"])
+        ts = int(ts_ms) / 1000.0 if ts_ms is not None else recv_ts
         s = self.state(symbol)
         s.last_message_ts = recv_ts
         self.counts["depth"] += 1
-        if kind == "snapshot":
+        if kind == "snapshot" or update_id == 1:  # u = 1: Bybit restarted the stream, a full book
             s.book.replace(bids, asks)
-            self._book_ready.add(symbol)
-        elif kind == "delta":
-            if symbol not in self._book_ready:
-                return  # a delta before the snapshot: nothing to apply it to
-            s.book.apply(bids, asks)
+            self._last_u[symbol] = update_id
+            reason = self._resyncing.pop(symbol, None)
+            if reason is not None:
+                self.bus.publish(FeedResynced(self.exchange, symbol, recv_ts,
+                                              reason + "; book rebuilt from a fresh snapshot"))
+                _log.info("order book resynchronised from a snapshot",
+                          extra={"exchange": self.exchange, "symbol": symbol, "update_id": update_id})
         else:
-            raise ValueError(f"orderbook type={kind!r}: expected snapshot or delta")
-        ts = int(ts_ms) / 1000.0 if ts_ms is not None else recv_ts
+            last = self._last_u.get(symbol)
+            if last is None:
+                if symbol not in self._resyncing:  # already waiting: the gap was counted once
+                    self._gap(topic, symbol, "delta before any snapshot")
+                return
+            if update_id != last + 1:
+                self._gap(topic, symbol, f"sequence gap: u={update_id} but the last applied u={last}")
+                return
+            s.book.apply(bids, asks)
+            self._last_u[symbol] = update_id
         self.bus.publish(DepthUpdate(self.exchange, symbol, ts, recv_ts))
+
+    def _gap(self, topic: str, symbol: str, reason: str) -> None:
+        """The local book is wrong: count it, drop the book, wait for (and ask for) a snapshot."""
+        gaps = self.stats.sequence_gaps
+        gaps[symbol] = gaps.get(symbol, 0) + 1
+        _log.warning("order book sequence gap, resynchronising",
+                     extra={"exchange": self.exchange, "symbol": symbol, "detail": reason})
+        self.state(symbol).book.clear()
+        self._last_u.pop(symbol, None)
+        self._resyncing[symbol] = reason
+        if self.on_gap is not None:
+            self.on_gap(topic)
+
+    def syncing(self, symbol: str) -> bool:
+        """True while ``symbol``'s book waits for a fresh snapshot after a gap."""
+        return symbol in self._resyncing
 
     def _tickers(self, symbol: str, d: dict, ts_ms, recv_ts: float) -> None:
         s = self.state(d.get("symbol", symbol))
@@ -174,7 +220,9 @@ class BybitHandler(ExchangeHandler):
         self.bus.publish(MarketLiquidation(self.exchange, symbol, int(ts_ms) / 1000.0, side, price, qty))
 
     def reset_sequences(self) -> None:
-        self._book_ready.clear()
+        """Forget sequence state (a new connection starts every book from its snapshot)."""
+        self._last_u.clear()
+        self._resyncing.clear()
 
 
 class BybitFeed(WebSocketFeed):
@@ -192,11 +240,33 @@ class BybitFeed(WebSocketFeed):
         for sym in self.symbols:
             self.topics += [f"publicTrade.{sym}", f"orderbook.{book_depth}.{sym}", f"tickers.{sym}",
                             f"allLiquidation.{sym}"]
+        self._ws = None
+        self._background: set[asyncio.Task] = set()
+        handler.on_gap = self._resubscribe_book
 
     async def subscribe(self, ws) -> None:
+        self._ws = ws
         for i in range(0, len(self.topics), _TOPICS_PER_REQUEST):
             chunk = self.topics[i:i + _TOPICS_PER_REQUEST]
             await ws.send(orjson.dumps({"op": "subscribe", "args": chunk}).decode())
 
     async def on_disconnected(self) -> None:
+        self._ws = None
         self.handler.reset_sequences()
+
+    def _resubscribe_book(self, topic: str) -> None:
+        """Unsubscribe and subscribe ``topic`` again: Bybit answers with a fresh snapshot."""
+        ws = self._ws
+        if ws is None:
+            return  # not connected: the next connection subscribes (and gets a snapshot) anyway
+
+        async def resubscribe() -> None:
+            try:
+                await ws.send(orjson.dumps({"op": "unsubscribe", "args": [topic]}).decode())
+                await ws.send(orjson.dumps({"op": "subscribe", "args": [topic]}).decode())
+            except Exception as exc:  # noqa: BLE001 - the read loop will see the broken connection
+                _log.warning("resubscribe failed", extra={"exchange": self.exchange, "error": describe_error(exc)})
+
+        task = asyncio.get_running_loop().create_task(resubscribe())
+        self._background.add(task)  # keep a reference until it is done
+        task.add_done_callback(self._background.discard)

@@ -10,9 +10,15 @@ Channels used (field names as OKX sends them, all numbers as strings):
 - ``trades``: ``px`` price, ``sz`` size (contracts for swaps), ``side`` taker side, ``ts`` ms;
 - ``tickers``: ``bidPx``/``bidSz``, ``askPx``/``askSz`` best bid/ask, ``last``, ``ts``;
 - ``books`` (400 levels, snapshot then incremental ``update``; levels ``[px, sz, "0", orders]``,
-  ``sz`` "0" deletes), ``books5`` (always a 5-level snapshot); ``seqId``/``prevSeqId`` chain the
-  updates where present (recordings before 2023 lack them): a break is a sequence gap and the
-  live feed resubscribes the channel to get a fresh snapshot;
+  ``sz`` "0" deletes), ``books5`` (always a 5-level snapshot, no checksum); ``seqId``/
+  ``prevSeqId`` chain the updates where present (the 2022 recording lacks them); ``checksum`` is
+  the signed CRC32 of the top 25 levels interleaved ``bidPx:bidSz:askPx:askSz:...`` with the
+  price and size strings exactly as received (the 2022 recording carries it on every ``books``
+  message, and all of them verify). A broken chain or a checksum mismatch is a sequence gap: the
+  book is cleared, updates are ignored until a snapshot, and the live feed resubscribes the
+  channel for that instrument (OKX answers with a fresh snapshot); ``FeedResynced`` is
+  published when that snapshot has rebuilt the book. A replay, which cannot resubscribe, reseeds
+  from the next snapshot in the recording. A message without ``checksum`` is not validated;
 - ``mark-price``: ``markPx``; ``funding-rate``: ``fundingRate``, ``fundingTime``;
 - ``liquidation-orders`` (``instType`` SWAP, all instruments): ``details[]`` with ``side`` (the
   liquidation order's side), ``bkPx`` bankruptcy price, ``sz``, ``ts``.
@@ -26,7 +32,9 @@ feed; 1.0 when unknown, e.g. in replays).
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
+import zlib
 
 import aiohttp
 import orjson
@@ -36,11 +44,16 @@ from trader.book import parse_levels
 from trader.events import DepthUpdate, FeedResynced, MarkPrice, MarketLiquidation, Quote, Trade
 from trader.feeds.base import INF, Backoff, ExchangeHandler, HttpError, InvalidValue, WebSocketFeed, describe_error
 
-__all__ = ["OkxHandler", "OkxFeed", "okx_symbol", "okx_inst_id", "WS_URL", "REST_BASE"]
+__all__ = ["OkxHandler", "OkxFeed", "okx_symbol", "okx_inst_id", "okx_checksum", "okx_checksum_of", "WS_URL",
+           "REST_BASE"]
 
 WS_URL = "wss://ws.okx.com:8443/ws/v5/public"
 REST_BASE = "https://www.okx.com"
+CHECKSUM_LEVELS = 25  # levels per side in OKX's order book checksum
 _log = logging.getLogger("trader.feeds.okx")
+
+# One side of a book as OKX wrote it: price -> (price string, size string), for the checksum.
+_RawSide = dict[float, tuple[str, str]]
 
 
 def okx_symbol(inst_id: str) -> str:
@@ -51,6 +64,40 @@ def okx_symbol(inst_id: str) -> str:
     if len(parts) == 3:
         return f"{parts[0]}{parts[1]}_{parts[2]}"
     raise ValueError(f"OKX instId {inst_id!r}: expected BASE-QUOTE[-SWAP|-YYMMDD]")
+
+
+def okx_checksum(bids: _RawSide, asks: _RawSide) -> int:
+    """OKX's order book checksum: signed CRC32 of ``bid1Px:bid1Sz:ask1Px:ask1Sz:...`` over the top
+    25 levels (a side with fewer levels simply stops contributing), using the exact strings.
+
+        >>> okx_checksum({3366.1: ("3366.1", "7"), 3366.0: ("3366", "6")},
+        ...              {3366.8: ("3366.8", "9"), 3368.0: ("3368", "8")})  # of "3366.1:7:3366.8:9:3366:6:3368:8"
+        -1881014294
+    """
+    bid_prices = heapq.nlargest(CHECKSUM_LEVELS, bids)
+    ask_prices = heapq.nsmallest(CHECKSUM_LEVELS, asks)
+    parts = []
+    for i in range(max(len(bid_prices), len(ask_prices))):
+        if i < len(bid_prices):
+            parts.extend(bids[bid_prices[i]])
+        if i < len(ask_prices):
+            parts.extend(asks[ask_prices[i]])
+    return okx_checksum_of(":".join(parts))
+
+
+def okx_checksum_of(text: str) -> int:
+    """CRC32 as OKX sends it: a signed 32-bit integer."""
+    crc = zlib.crc32(text.encode())
+    return crc - (1 << 32) if crc >= 1 << 31 else crc
+
+
+def _apply_raw(side: _RawSide, raw: list, parsed: list[tuple[float, float]]) -> None:
+    """Keep the strings of the levels just parsed (``parsed[i]`` is ``raw[i]`` as floats)."""
+    for level, (price, qty) in zip(raw, parsed):
+        if qty > 0.0:
+            side[price] = (str(level[0]), str(level[1]))
+        else:
+            side.pop(price, None)
 
 
 def okx_inst_id(symbol: str) -> str:
@@ -68,8 +115,11 @@ class OkxHandler(ExchangeHandler):
         self._symbols: dict[str, str] = {}
         self.contract_values: dict[str, float] = {}  # instId -> ctVal (base units per contract)
         self._seq: dict[str, int] = {}  # instId -> last books seqId
-        self._book_ready: set[str] = set()  # instIds whose book started from a snapshot
+        # instId -> (bids, asks) as OKX wrote them; present once the book started from a snapshot
+        self._raw: dict[str, tuple[_RawSide, _RawSide]] = {}
+        self._resyncing: dict[str, str] = {}  # instId -> why its book waits for a fresh snapshot
         self.on_gap = None  # live: callable(inst_id) that resubscribes the book channel
+        self.checksums_verified = 0  # books messages whose checksum matched (tests, replay stats)
         # Live: the subscribed instIds. The liquidation channel covers every swap; keeping only
         # ours keeps the symbol label bounded.
         self.instruments: set[str] | None = None
@@ -150,43 +200,75 @@ class OkxHandler(ExchangeHandler):
             self.bus.publish(Quote(self.exchange, s.symbol, ts, recv_ts, bid, bid_qty, ask, ask_qty))
 
     def _books(self, inst: str, action: str, data: list, recv_ts: float) -> None:
+        if action != "snapshot" and action != "update":
+            raise ValueError(f"books action={action!r}: expected snapshot or update")
         symbol = self._symbol(inst)
         s = self.state(symbol)
         mult = self.contract_values.get(inst, 1.0)
         for d in data:
-            bids = parse_levels(d["bids"])
-            asks = parse_levels(d["asks"])
-            if mult != 1.0:
-                bids = [(p, q * mult) for p, q in bids]
-                asks = [(p, q * mult) for p, q in asks]
+            raw_bids, raw_asks = d["bids"], d["asks"]
+            bids = parse_levels(raw_bids)  # parse (and validate) before touching the book
+            asks = parse_levels(raw_asks)
+            checksum, seq, prev = d.get("checksum"), d.get("seqId"), d.get("prevSeqId")
+            for name, value in (("checksum", checksum), ("seqId", seq), ("prevSeqId", prev)):
+                if value is not None and type(value) is not int:
+                    raise TypeError(f"books {name}={value!r}: expected an integer")
             ts = int(d["ts"]) / 1000.0
-            seq, prev = d.get("seqId"), d.get("prevSeqId")
+            book_bids, book_asks = bids, asks
+            if mult != 1.0:
+                book_bids = [(p, q * mult) for p, q in bids]
+                book_asks = [(p, q * mult) for p, q in asks]
             s.last_message_ts = recv_ts
             self.counts["depth"] += 1
             if action == "snapshot":
-                s.book.replace(bids, asks)
-                self._book_ready.add(inst)
-            elif inst not in self._book_ready:
-                continue  # an update before the snapshot: nothing to apply it to
+                s.book.replace(book_bids, book_asks)
+                raw = self._raw[inst] = ({}, {})
             else:
+                raw = self._raw.get(inst)
+                if raw is None:
+                    if inst not in self._resyncing:  # already waiting: the gap was counted once
+                        self._gap(inst, symbol, "update before any snapshot")
+                    continue
                 last = self._seq.get(inst)
                 if prev is not None and last is not None and prev != last and prev != -1:
-                    gaps = self.stats.sequence_gaps
-                    gaps[symbol] = gaps.get(symbol, 0) + 1
-                    reason = f"sequence gap: prevSeqId={prev} but the last seqId={last}"
-                    _log.warning("order book sequence gap, resynchronising",
-                                 extra={"exchange": self.exchange, "symbol": symbol, "detail": reason})
-                    s.book.clear()
-                    self._book_ready.discard(inst)
-                    self._seq.pop(inst, None)
-                    if self.on_gap is not None:
-                        self.on_gap(inst)
-                    self.bus.publish(FeedResynced(self.exchange, symbol, recv_ts, reason + "; waiting for a new snapshot"))
+                    self._gap(inst, symbol, f"sequence gap: prevSeqId={prev} but the last seqId={last}")
                     continue
-                s.book.apply(bids, asks)
+                s.book.apply(book_bids, book_asks)
+            _apply_raw(raw[0], raw_bids, bids)
+            _apply_raw(raw[1], raw_asks, asks)
+            if checksum is not None:
+                computed = okx_checksum(*raw)
+                if computed != checksum:
+                    self._gap(inst, symbol, f"checksum mismatch: OKX sent {checksum}, the local book gives {computed}")
+                    continue
+                self.checksums_verified += 1
             if seq is not None:
                 self._seq[inst] = seq
+            if action == "snapshot":
+                reason = self._resyncing.pop(inst, None)
+                if reason is not None:
+                    self.bus.publish(FeedResynced(self.exchange, symbol, recv_ts,
+                                                  reason + "; book rebuilt from a fresh snapshot"))
+                    _log.info("order book resynchronised from a snapshot",
+                              extra={"exchange": self.exchange, "symbol": symbol})
             self.bus.publish(DepthUpdate(self.exchange, symbol, ts, recv_ts))
+
+    def _gap(self, inst: str, symbol: str, reason: str) -> None:
+        """The local book is wrong: count it, drop the book, wait for (and ask for) a snapshot."""
+        gaps = self.stats.sequence_gaps
+        gaps[symbol] = gaps.get(symbol, 0) + 1
+        _log.warning("order book sequence gap, resynchronising",
+                     extra={"exchange": self.exchange, "symbol": symbol, "detail": reason})
+        self.state(symbol).book.clear()
+        self._raw.pop(inst, None)
+        self._seq.pop(inst, None)
+        self._resyncing[inst] = reason
+        if self.on_gap is not None:
+            self.on_gap(inst)
+
+    def syncing(self, inst_id: str) -> bool:
+        """True while ``inst_id``'s book waits for a fresh snapshot after a gap."""
+        return inst_id in self._resyncing
 
     def _mark(self, data: list, recv_ts: float) -> None:
         for m in data:
@@ -237,8 +319,10 @@ class OkxHandler(ExchangeHandler):
                 self.bus.publish(MarketLiquidation(self.exchange, s.symbol, int(d["ts"]) / 1000.0, side, price, qty))
 
     def reset_sequences(self) -> None:
+        """Forget sequence state (a new connection starts every book from its snapshot)."""
         self._seq.clear()
-        self._book_ready.clear()
+        self._raw.clear()
+        self._resyncing.clear()
 
 
 class OkxFeed(WebSocketFeed):
