@@ -145,8 +145,10 @@ def test_okx_seq_id_gap_is_counted():
     h.on_message(books("update", 11, 10, "99.5"), 1.0)
     h.on_message(books("update", 13, 12, "99.6"), 1.0)  # 12 missing
     assert h.stats.sequence_gaps == {"BTCUSDT": 1} and gaps == ["BTC-USDT-SWAP"]
-    assert len(seen[events.FeedResynced]) == 1
+    assert seen[events.FeedResynced] == []  # published once a fresh snapshot has rebuilt the book
     assert len(market.book("okx", "BTCUSDT")) == 0  # waits for a fresh snapshot
+    h.on_message(books("snapshot", 20, -1, "99.7"), 1.0)
+    assert len(seen[events.FeedResynced]) == 1 and len(market.book("okx", "BTCUSDT")) == 2
 
 
 def test_okx_mark_funding_and_liquidations():
