@@ -19,9 +19,10 @@ demand for readers that need depth (the paper broker's slippage model).
 from __future__ import annotations
 
 import heapq
+from operator import itemgetter
 from typing import Iterable, Literal
 
-__all__ = ["OrderBook", "InvalidValue", "parse_levels"]
+__all__ = ["OrderBook", "InvalidValue", "parse_levels", "parse_side"]
 
 
 class InvalidValue(ValueError):
@@ -124,3 +125,26 @@ def parse_levels(raw: list) -> list[tuple[float, float]]:
             raise InvalidValue(f"invalid level price={level[0]!r} quantity={level[1]!r}")
         out.append((price, qty))
     return out
+
+
+_PRICE, _QUANTITY = itemgetter(0), itemgetter(1)
+
+
+def parse_side(raw: list) -> tuple[list[float], list[float]]:
+    """One side of a depth message as two lists, (prices, quantities); apply it with
+    ``book.apply(zip(*bids), zip(*asks))``.
+
+    The same validation as ``parse_levels`` at about half the cost: a Binance depth event carries
+    ~70 levels, and a tuple per level was most of a replay's parsing time. On a bad level,
+    ``parse_levels`` runs to raise exactly the error it meets first.
+    """
+    try:
+        prices = list(map(float, map(_PRICE, raw)))
+        quantities = list(map(float, map(_QUANTITY, raw)))
+    except Exception:  # noqa: BLE001 - any malformed level: let the level-by-level parse decide
+        parse_levels(raw)  # raises what it meets first (maybe an InvalidValue before this error)
+        raise
+    for price, qty in zip(prices, quantities):
+        if not (0.0 < price < _INF and 0.0 <= qty < _INF):
+            parse_levels(raw)  # raises InvalidValue naming the first bad level
+    return prices, quantities

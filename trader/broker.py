@@ -196,14 +196,16 @@ class PaperBroker:
         state = self.market.get(exchange, symbol)
         if state is None:
             return  # the feed has not seen this market: no mark, nothing can fill
-        mid = state.mid()
+        bid, ask = state.best_bid(), state.best_ask()
+        mid = state.last_price if bid is None or ask is None else (bid + ask) / 2.0  # as SymbolState.mid()
         mark = state.mark_price if state.mark_price is not None else mid  # as MarketState.mark_price()
         if mark is not None:
-            self.account.update_mark(exchange, symbol, mark, self.clock())
-            self._check_liquidation(exchange, symbol, mark)
+            account = self.account
+            account.update_mark(exchange, symbol, mark, self.clock())
+            if account.positions:
+                self._check_liquidation(exchange, symbol, mark)
         if not self.orders:
             return
-        bid, ask = state.best_bid(), state.best_ask()
         for order in list(self.orders.values()):
             if order.exchange != exchange or order.symbol != symbol or order.status != "open":
                 continue

@@ -21,6 +21,7 @@ from typing import Callable, NoReturn, Sequence
 from .config import DEFAULT_SYMBOLS, EXCHANGES, Config, ConfigError, load_config, with_overrides
 from .drills import DRILLS
 from .engine import Trader
+from .feeds.sim import sim_symbols
 from .logs import configure_logging
 
 __all__ = ["build_parser", "build_config", "main"]
@@ -53,8 +54,8 @@ def _symbols(text: str) -> int:
         value = int(text)
     except ValueError:
         value = 0
-    if not 1 <= value <= len(DEFAULT_SYMBOLS):
-        raise argparse.ArgumentTypeError(f"--symbols = {text!r}: expected a whole number from 1 to {len(DEFAULT_SYMBOLS)}")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--symbols = {text!r}: expected a whole number >= 1")
     return value
 
 
@@ -114,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="replay pace: N times the recording's speed, or 'max' (as fast as possible; "
                              "prints one summary line and exits 0). Default 1")
     parser.add_argument("--symbols", type=_symbols, metavar="N",
-                        help=f"trade the N most liquid symbols of {','.join(DEFAULT_SYMBOLS)} (default 3)")
+                        help=f"live/replay: trade the N most liquid of {','.join(DEFAULT_SYMBOLS)}; "
+                             "sim: N symbols per simulated exchange, synthetic ones (SYM001USDT...) past those (default 3)")
     parser.add_argument("--exchanges", type=_exchanges, metavar="LIST",
                         help=f"comma-separated exchanges, from {','.join(EXCHANGES)} (default binance)")
     parser.add_argument("--drill", choices=DRILLS,
@@ -143,7 +145,14 @@ def build_config(args: argparse.Namespace) -> Config:
     if hasattr(args, "speed"):
         feed["speed"] = args.speed
     if args.symbols is not None:
-        feed["symbols"] = DEFAULT_SYMBOLS[: args.symbols]
+        kind = feed.get("kind", config.feed.kind)
+        if kind == "sim":
+            feed["symbols"] = tuple(sim_symbols(args.symbols))  # the liquid names, then SYM001USDT...
+        elif args.symbols <= len(DEFAULT_SYMBOLS):
+            feed["symbols"] = DEFAULT_SYMBOLS[: args.symbols]
+        else:
+            raise ConfigError(f"config: --symbols = {args.symbols}: expected at most {len(DEFAULT_SYMBOLS)} with "
+                              f"--feed {kind} (the liquid symbols {','.join(DEFAULT_SYMBOLS)}); any number with --feed sim")
     if args.exchanges is not None:
         feed["exchanges"] = args.exchanges
     if args.seed is not None:

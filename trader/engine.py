@@ -108,11 +108,15 @@ class Trader:
     # --- market events --------------------------------------------------------------------------
 
     def _on_market(self, event: Quote | Trade | DepthUpdate) -> None:
-        key = (event.exchange, event.symbol)
+        # Every market message ends here (tens of thousands a second in a replay): the brokers and
+        # strategies keep the per-event work cheap themselves (unchanged marks, orders the market
+        # has not reached, no bar closed yet are skipped).
+        exchange, symbol, ts = event.exchange, event.symbol, event.ts
+        key = (exchange, symbol)
         for runtime in self._by_key.get(key, ()):
-            runtime.broker.on_market(event.exchange, event.symbol, event.ts)
+            runtime.broker.on_market(exchange, symbol, ts)
         for strategy in self._strategies_by_key.get(key, ()):
-            strategy.on_price(key, event.ts)
+            strategy.on_price(key, ts)
 
     def _on_mark_price(self, event: MarkPrice) -> None:
         for runtime in self._by_key.get((event.exchange, event.symbol), ()):

@@ -219,7 +219,7 @@ class OrderRejected:
     symbol: str
     ts: float
     order_type: OrderType
-    reason: str  # bounded: "post_only_would_take", "insufficient_margin", "api_error", "reduce_only", ...
+    reason: str  # one of trader.broker.REJECT_REASONS
 
 
 @dataclass(frozen=True, slots=True)

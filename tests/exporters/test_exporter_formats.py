@@ -45,7 +45,8 @@ def test_fast_writer_says_what_prometheus_client_says(snapshot_fn):
     stable = lambda parsed: {k: v for k, v in parsed.items() if not k[0].startswith(volatile)}  # noqa: E731
     assert stable(ours_text) == stable(stock_text)
     assert stable(ours_om) == stable(stock_om)
-    assert set(ours_om) == set(stock_om)
+    # The same series in both, save host CPU: absent when two reads land within one clock tick.
+    assert set(stable(ours_om)) == set(stable(stock_om))
 
 
 @pytest.mark.parametrize("snapshot_fn", [full_snapshot, empty_snapshot], ids=["full", "empty"])

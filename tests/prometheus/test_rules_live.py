@@ -138,6 +138,9 @@ def test_drills_fire_their_alerts_and_calm_replays_fire_none(start_trader, start
     missing_alerts = {drill: sorted(expected[drill] - fired[drill]) for drill in DRILLS if expected[drill] - fired[drill]}
     if missing_alerts:
         problems.append(f"drill alerts that did not fire within {TIMEOUT_SECONDS}s: {missing_alerts}; fired: {fired}")
+    if "TraderOrderFailuresHigh" in fired["crash"]:
+        # A crash makes exits fail benignly (reduce-only on a closed position): not a placement failure.
+        problems.append("the crash drill paged TraderOrderFailuresHigh: benign rejections counted as failures")
     if calm_violations:
         problems.append("calm replays fired trading/risk alerts:\n" + "\n".join(sorted(set(calm_violations))))
     assert not problems, "\n".join(problems)

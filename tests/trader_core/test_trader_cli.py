@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.support.processes import wait_until
 from tests.support.shared import DATA_DIR
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,7 +46,8 @@ def test_bad_config_is_one_line_naming_key_value_and_expectation(tmp_path, yaml_
     (["--feed", "paper"], "argument --feed: invalid choice: 'paper'"),
     (["--speed", "fast"], "--speed = 'fast': expected a number > 0 or 'max'"),
     (["--exchanges", "binance,kraken"], "--exchanges = 'binance,kraken': expected a comma-separated list"),
-    (["--symbols", "0"], "--symbols = '0': expected a whole number from 1 to 8"),
+    (["--symbols", "0"], "--symbols = '0': expected a whole number >= 1"),
+    (["--feed", "live", "--symbols", "9"], "--symbols = 9: expected at most 8 with --feed live"),
     (["--drill", "crash"], "--drill = 'crash': expected --feed sim"),
     (["--config", "/nonexistent/trader.yml"], "--config = '/nonexistent/trader.yml': expected a readable YAML file"),
 ])
@@ -75,3 +77,20 @@ def test_sigterm_stops_a_sim_run_cleanly(start_trader):
     assert process.wait(timeout=15) == 0
     messages = [json.loads(line)["msg"] for line in trader.log_lines() if line.startswith("{")]
     assert "trader started" in messages and messages[-1] == "trader stopped"
+
+
+def test_sim_symbols_makes_n_synthetic_markets_per_exchange(start_trader):
+    trader = start_trader("--feed", "sim", "--symbols", "12", "--exchanges", "binance,okx")
+
+    def markets() -> set[tuple[str, str]]:
+        found = set()
+        for line in trader.scrape().splitlines():
+            if line.startswith("trader_mark_price_usdt{"):
+                labels = dict(part.split("=", 1) for part in line[line.index("{") + 1:line.index("}")].split(","))
+                found.add((labels["exchange"].strip('"'), labels["symbol"].strip('"')))
+        return found
+
+    names = {"BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT", "DOGEUSDT", "ADAUSDT", "AVAXUSDT", "LINKUSDT",
+             "DOTUSDT", "SYM001USDT", "SYM002USDT"}  # real names first, then synthetic ones
+    expected = {(e, s) for e in ("binance", "okx") for s in names}
+    assert wait_until(lambda: markets() == expected, 20, "a mark price for each of the 24 simulated markets")

@@ -41,7 +41,7 @@ import aiohttp
 import orjson
 
 from trader.api_stats import ApiStats
-from trader.book import parse_levels
+from trader.book import parse_levels, parse_side
 from trader.events import DepthUpdate, FeedResynced, MarkPrice, MarketLiquidation, Quote, Trade
 from trader.feeds.base import INF, Backoff, ExchangeHandler, InvalidValue, WebSocketFeed, describe_error
 
@@ -200,8 +200,8 @@ class BinanceHandler(ExchangeHandler):
         first, last, prev = d["U"], d["u"], d["pu"]
         if not (type(first) is int and type(last) is int and type(prev) is int):
             raise TypeError(f"depthUpdate U/u/pu must be integers, got {first!r}/{last!r}/{prev!r}")
-        bids = parse_levels(d["b"])  # parse (and validate) before touching the book
-        asks = parse_levels(d["a"])
+        bids = parse_side(d["b"])  # parse (and validate) before touching the book
+        asks = parse_side(d["a"])
         symbol = d["s"]
         s = self.state(symbol)
         s.last_message_ts = recv_ts
@@ -209,6 +209,7 @@ class BinanceHandler(ExchangeHandler):
         self._on_depth(symbol, first, last, prev, bids, asks, d["E"] / 1000.0, recv_ts)
 
     def _on_depth(self, symbol: str, first: int, last: int, prev: int, bids, asks, ts: float, recv_ts: float) -> None:
+        """Apply (or buffer) one depth event; ``bids``/``asks`` are ``parse_side``'s (prices, quantities)."""
         sync = self._depth.get(symbol)
         if sync is None:
             sync = self._depth[symbol] = _DepthSync()
@@ -251,7 +252,7 @@ class BinanceHandler(ExchangeHandler):
             self.bus.publish(FeedResynced(self.exchange, symbol, recv_ts,
                                           reason + "; book reseeded from the stream (no REST snapshot)"))
         book = s.book
-        book.apply(bids, asks)
+        book.apply(zip(*bids), zip(*asks))  # (prices, quantities) -> (price, quantity) pairs
         sync.last_u = last
         if self.request_snapshot is None:
             sync.recent.append((first, last, prev, bids, asks, ts, recv_ts))

@@ -84,6 +84,9 @@ def read_messages(path: str | Path) -> Iterator[tuple[float, bytes]]:
     path = Path(path)
     for number, line in enumerate(_lines(path), 1):
         head, _, payload = line.partition(b" ")
+        if payload and head.isdigit():
+            yield int(head) / 1e9, payload  # hftbacktest: nanoseconds (the common case, tested first)
+            continue
         if not payload or not head[:1].isdigit():
             continue  # blank, or a connection line (cryptofeed: "wss://... <-> ts", "wss://... <- ts: sent")
         try:
@@ -159,11 +162,21 @@ class ReplayFeed:
         self.handler = handler or make_handler(self.exchange, bus, market)
         self.stats = self.handler.stats
 
-    def _messages(self) -> Iterator[tuple[float, int, bytes]]:
+    def _messages(self) -> Iterator[tuple[float, bytes]]:
+        """(receive time, raw message) of every file, merged by receive time; the handler's
+        ``context_symbol`` is set to the symbol of the file each message comes from."""
+        symbols = [_file_symbol(p) for p in self.paths]
+        self.handler.context_symbol = symbols[0]
+        if len(self.paths) == 1:
+            return read_messages(self.paths[0])  # no merge: one generator less per message
+        return self._merged(symbols)
+
+    def _merged(self, symbols: list[str | None]) -> Iterator[tuple[float, bytes]]:
         sources = [((ts, i, raw) for ts, raw in read_messages(p)) for i, p in enumerate(self.paths)]
-        if len(sources) == 1:
-            return sources[0]
-        return heapq.merge(*sources, key=lambda m: m[0])
+        handler = self.handler
+        for ts, i, raw in heapq.merge(*sources, key=lambda m: m[0]):
+            handler.context_symbol = symbols[i]  # set as each message is handed out, not when merged
+            yield ts, raw
 
     async def run(self) -> ReplaySummary:
         stats = self.stats
@@ -182,15 +195,8 @@ class ReplayFeed:
         speed = self.speed
         n = 0
         reason = "end of recording"
-        handler = self.handler
-        symbols = [_file_symbol(p) for p in self.paths]
-        handler.context_symbol = symbols[0]
-        current = 0
         try:
-            for recv_ts, source, raw in self._messages():
-                if source != current:
-                    current = source
-                    handler.context_symbol = symbols[source]
+            for recv_ts, raw in self._messages():
                 if first_ts is None:
                     first_ts = recv_ts
                 last_ts = recv_ts

@@ -1,0 +1,71 @@
+"""The whole trading core on a max-speed replay (issue 3), beside the parse + book + bus baseline.
+
+Target: the full engine (feed parsing, order book, bus, anomaly detector, both strategies, the
+paper broker and the portfolio) replays the real Binance BTCUSDT recording at >= 50,000 messages
+per second on one core; this is the figure ``python -m trader --replay FILE --speed max`` prints
+in its summary line. The baseline (``replay_throughput.py``: parsing + book + bus with a trivial
+subscriber) is measured on the same file in the same run, so the engine's own cost reads as the
+gap between the two. Runs alternate between the two so that a noisy neighbour hurts both alike;
+prints every run, then the best and the median of each.
+
+    /tmp/venv0/bin/python benchmarks/replay_engine.py [recording] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling benchmark, for its baseline
+
+from replay_throughput import DEFAULT, run_once as run_baseline  # noqa: E402
+from trader.cli import build_config, build_parser  # noqa: E402
+from trader.engine import Trader  # noqa: E402
+from trader.logs import configure_logging  # noqa: E402
+
+TARGET_MSG_PER_S = 50_000  # issue 3: the full engine at --speed max, one core
+
+
+def run_engine(path: Path) -> tuple[int, float, int]:
+    """One replay through the Trader the CLI builds for ``--replay path --speed max`` (the metrics
+    server aside); returns (messages, seconds, orders submitted)."""
+    config = build_config(build_parser().parse_args(["--replay", str(path), "--speed", "max"]))
+    trader = Trader(config)
+    (summary,) = asyncio.run(trader.run())
+    assert summary.rejected == 0 and summary.sequence_gaps == 0, str(summary)
+    orders = sum(n for key, n in trader.accounts[0].account.orders.items() if key[3] == "submitted")
+    return summary.messages, summary.seconds, orders
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("path", nargs="?", type=Path, default=DEFAULT)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    # As the CLI at max speed: JSON logs, no per-order lines (only the replay's start and end
+    # would log, and they are not what is measured).
+    configure_logging("WARNING")
+    engine: list[float] = []
+    baseline: list[float] = []
+    for i in range(args.repeat):
+        messages, seconds = run_baseline(args.path)
+        baseline.append(messages / seconds)
+        print(f"  run {i + 1}: baseline {baseline[-1]:,.0f} msg/s ({messages} messages in {seconds:.2f} s)")
+        messages, seconds, orders = run_engine(args.path)
+        engine.append(messages / seconds)
+        print(f"  run {i + 1}: engine   {engine[-1]:,.0f} msg/s ({messages} messages in {seconds:.2f} s, "
+              f"{orders} orders)")
+    best, median = max(engine), statistics.median(engine)
+    print(f"parse + book + bus (baseline): best {max(baseline):,.0f} msg/s, median {statistics.median(baseline):,.0f}")
+    print(f"full engine replay at max speed: best {best:,.0f} msg/s, median {median:,.0f} "
+          f"({median / statistics.median(baseline):.0%} of the baseline)")
+    verdict = "OK" if best >= TARGET_MSG_PER_S else "BELOW TARGET"
+    print(f"target: full engine >= {TARGET_MSG_PER_S:,} msg/s on one core (best of {args.repeat}): {verdict}")
+
+
+if __name__ == "__main__":
+    main()
