@@ -121,8 +121,12 @@ def test_critical_inhibits_the_warning_of_the_same_alert_and_account(stack):
 
 def test_trader_down_silences_what_follows_from_it(stack):
     fakes, am, _ = stack
-    am.post_alerts([alert("TraderTargetDown", "critical", "meta", account=""),
-                    alert("TraderFeedDown", "critical", "market", exchange="binance"),
+    # The order of a real outage: the target is down first, its consequences follow. (Posted in
+    # one request, a consequence can reach the dispatcher before the inhibitor has seen its cause.)
+    am.post_alerts([alert("TraderTargetDown", "critical", "meta", account="")])
+    am.wait_until(lambda: any(a["labels"]["alertname"] == "TraderTargetDown" for a in am.alerts()), 10,
+                  "Alertmanager to hold TraderTargetDown")
+    am.post_alerts([alert("TraderFeedDown", "critical", "market", exchange="binance"),
                     alert("TraderMarketDataStale", "warning", "market", exchange="binance")])
     fakes.discord.wait_for(_about("TraderTargetDown"))
     fakes.twilio.wait_for(lambda r: "TraderTargetDown" in r.form.get("Body", ""))
