@@ -2,7 +2,7 @@
 the SMS relay) working?"""
 
 from trader_dashboards import (
-    BYTES, OPS, RATIO, SECONDS, SHORT, limit, prom, sel, stat, table, timeseries, trader_dashboard,
+    BYTES, OPS, RATIO, SECONDS, SHORT, limit, prom, stat, table, timeseries, trader_dashboard,
     value_text,
 )
 

@@ -93,8 +93,8 @@ def test_drills_fire_their_alerts_and_calm_replays_fire_none(start_trader, start
     for drill, (account, exchange) in DRILLS.items():
         traders[drill] = start_trader("--feed", "sim", "--exchanges", exchange, "--config", _account_config(tmp_path, account),
                                       "--drill", drill, "--drill-delay", str(DRILL_DELAY_SECONDS), "--seed", "7")
-    for account, recording in REPLAYS.items():
-        traders[account] = start_trader("--config", _account_config(tmp_path, account), "--replay", str(recording), "--speed", "2")
+    for account, path in REPLAYS.items():
+        traders[account] = start_trader("--config", _account_config(tmp_path, account), "--replay", str(path), "--speed", "2")
     target = {name: f"127.0.0.1:{trader.port}" for name, trader in traders.items()}
     prometheus = start_prometheus(*stack_config(list(target.values())))
 

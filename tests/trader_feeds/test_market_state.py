@@ -113,7 +113,7 @@ def _trades(bus, prices_per_second, volume=1.0, trades_per_bar=5, start=1_000_00
 
 def test_calm_walk_then_crash_raises_each_price_anomaly():
     bus, market = EventBus(), MarketState()
-    detector = AnomalyDetector(bus, market)
+    AnomalyDetector(bus, market)  # subscribes itself to the bus
     seen = Recorder(bus)
     rng = np.random.default_rng(1)
     calm = 100.0 * np.exp(np.cumsum(rng.normal(0, 0.0002, 120)))

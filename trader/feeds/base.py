@@ -21,7 +21,7 @@ import logging
 import random
 import socket
 import time
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 import orjson
 from websockets.asyncio.client import connect
@@ -30,7 +30,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
 from trader.api_stats import ApiStats
 from trader.book import InvalidValue
 from trader.bus import EventBus
-from trader.events import FeedConnected, FeedDisconnected, MessageRejected
+from trader.events import FeedConnected, FeedDisconnected, FeedResynced, MessageRejected
 from trader.market import FeedStats, MarketState, SymbolState
 
 __all__ = ["Feed", "ExchangeHandler", "Backoff", "WebSocketFeed", "InvalidValue", "HttpError", "describe_error", "INF"]
@@ -129,6 +129,10 @@ class ExchangeHandler:
         self.context_symbol: str | None = None
         self._reject_logged_at: dict[str, float] = {}
         self._reject_suppressed: dict[str, int] = {}
+        # Books that wait for a fresh snapshot after a gap: the handler's book key -> why.
+        self.resyncing: dict[str, str] = {}
+        # Live: callable(channel) that resubscribes a book channel, so the exchange sends a snapshot.
+        self.on_gap: Callable[[str], None] | None = None
 
     def state(self, symbol: str) -> SymbolState:
         s = self._states.get(symbol)
@@ -153,6 +157,29 @@ class ExchangeHandler:
 
     def handle(self, msg: Any, recv_ts: float) -> None:
         raise NotImplementedError
+
+    def book_gap(self, key: str, symbol: str, reason: str, channel: str) -> None:
+        """The local book of ``symbol`` is wrong: count the gap once, empty the book, and wait for
+        a fresh snapshot, which a live feed asks for by resubscribing ``channel``."""
+        gaps = self.stats.sequence_gaps
+        gaps[symbol] = gaps.get(symbol, 0) + 1
+        _log.warning("order book sequence gap, resynchronising",
+                     extra={"exchange": self.exchange, "symbol": symbol, "detail": reason})
+        self.state(symbol).book.clear()
+        self.resyncing[key] = reason
+        if self.on_gap is not None:
+            self.on_gap(channel)
+
+    def book_resynced(self, key: str, symbol: str, recv_ts: float) -> None:
+        """A snapshot rebuilt the book of ``symbol``: tell, if it was waiting after a gap."""
+        reason = self.resyncing.pop(key, None)
+        if reason is not None:
+            self.bus.publish(FeedResynced(self.exchange, symbol, recv_ts, reason + "; book rebuilt from a fresh snapshot"))
+            _log.info("order book resynchronised from a snapshot", extra={"exchange": self.exchange, "symbol": symbol})
+
+    def syncing(self, key: str) -> bool:
+        """True while the book ``key`` waits for a fresh snapshot after a gap."""
+        return key in self.resyncing
 
     def reject(self, reason: str, detail: str, ts: float) -> None:
         detail = detail[:160]

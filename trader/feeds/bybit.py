@@ -36,13 +36,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Callable
 
 import orjson
 
 from trader.api_stats import ApiStats
 from trader.book import parse_levels
-from trader.events import DepthUpdate, FeedResynced, MarkPrice, MarketLiquidation, Quote, Trade
+from trader.events import DepthUpdate, MarkPrice, MarketLiquidation, Quote, Trade
 from trader.feeds.base import INF, Backoff, ExchangeHandler, InvalidValue, WebSocketFeed, describe_error
 
 __all__ = ["BybitHandler", "BybitFeed", "WS_URL"]
@@ -60,9 +59,6 @@ class BybitHandler(ExchangeHandler):
     def __init__(self, bus, market, exchange: str | None = None) -> None:
         super().__init__(bus, market, exchange)
         self._last_u: dict[str, int] = {}  # symbol -> ``u`` of the last applied book message
-        self._resyncing: dict[str, str] = {}  # symbol -> why its book waits for a fresh snapshot
-        # Live: callable(topic) that resubscribes an orderbook topic (Bybit then sends a snapshot).
-        self.on_gap: Callable[[str], None] | None = None
 
     def handle(self, msg, recv_ts: float) -> None:
         topic = msg.get("topic")
@@ -127,40 +123,20 @@ class BybitHandler(ExchangeHandler):
         if kind == "snapshot" or update_id == 1:  # u = 1: Bybit restarted the stream, a full book
             s.book.replace(bids, asks)
             self._last_u[symbol] = update_id
-            reason = self._resyncing.pop(symbol, None)
-            if reason is not None:
-                self.bus.publish(FeedResynced(self.exchange, symbol, recv_ts,
-                                              reason + "; book rebuilt from a fresh snapshot"))
-                _log.info("order book resynchronised from a snapshot",
-                          extra={"exchange": self.exchange, "symbol": symbol, "update_id": update_id})
+            self.book_resynced(symbol, symbol, recv_ts)
         else:
             last = self._last_u.get(symbol)
             if last is None:
-                if symbol not in self._resyncing:  # already waiting: the gap was counted once
-                    self._gap(topic, symbol, "delta before any snapshot")
+                if not self.syncing(symbol):  # already waiting: the gap was counted once
+                    self.book_gap(symbol, symbol, "delta before any snapshot", topic)
                 return
             if update_id != last + 1:
-                self._gap(topic, symbol, f"sequence gap: u={update_id} but the last applied u={last}")
+                self._last_u.pop(symbol, None)
+                self.book_gap(symbol, symbol, f"sequence gap: u={update_id} but the last applied u={last}", topic)
                 return
             s.book.apply(bids, asks)
             self._last_u[symbol] = update_id
         self.bus.publish(DepthUpdate(self.exchange, symbol, ts, recv_ts))
-
-    def _gap(self, topic: str, symbol: str, reason: str) -> None:
-        """The local book is wrong: count it, drop the book, wait for (and ask for) a snapshot."""
-        gaps = self.stats.sequence_gaps
-        gaps[symbol] = gaps.get(symbol, 0) + 1
-        _log.warning("order book sequence gap, resynchronising",
-                     extra={"exchange": self.exchange, "symbol": symbol, "detail": reason})
-        self.state(symbol).book.clear()
-        self._last_u.pop(symbol, None)
-        self._resyncing[symbol] = reason
-        if self.on_gap is not None:
-            self.on_gap(topic)
-
-    def syncing(self, symbol: str) -> bool:
-        """True while ``symbol``'s book waits for a fresh snapshot after a gap."""
-        return symbol in self._resyncing
 
     def _tickers(self, symbol: str, d: dict, ts_ms, recv_ts: float) -> None:
         s = self.state(d.get("symbol", symbol))
@@ -222,7 +198,7 @@ class BybitHandler(ExchangeHandler):
     def reset_sequences(self) -> None:
         """Forget sequence state (a new connection starts every book from its snapshot)."""
         self._last_u.clear()
-        self._resyncing.clear()
+        self.resyncing.clear()
 
 
 class BybitFeed(WebSocketFeed):

@@ -41,7 +41,7 @@ import orjson
 
 from trader.api_stats import ApiStats
 from trader.book import parse_levels
-from trader.events import DepthUpdate, FeedResynced, MarkPrice, MarketLiquidation, Quote, Trade
+from trader.events import DepthUpdate, MarkPrice, MarketLiquidation, Quote, Trade
 from trader.feeds.base import INF, Backoff, ExchangeHandler, HttpError, InvalidValue, WebSocketFeed, describe_error
 
 __all__ = ["OkxHandler", "OkxFeed", "okx_symbol", "okx_inst_id", "okx_checksum", "okx_checksum_of", "WS_URL",
@@ -117,8 +117,6 @@ class OkxHandler(ExchangeHandler):
         self._seq: dict[str, int] = {}  # instId -> last books seqId
         # instId -> (bids, asks) as OKX wrote them; present once the book started from a snapshot
         self._raw: dict[str, tuple[_RawSide, _RawSide]] = {}
-        self._resyncing: dict[str, str] = {}  # instId -> why its book waits for a fresh snapshot
-        self.on_gap = None  # live: callable(inst_id) that resubscribes the book channel
         self.checksums_verified = 0  # books messages whose checksum matched (tests, replay stats)
         # Live: the subscribed instIds. The liquidation channel covers every swap; keeping only
         # ours keeps the symbol label bounded.
@@ -226,7 +224,7 @@ class OkxHandler(ExchangeHandler):
             else:
                 raw = self._raw.get(inst)
                 if raw is None:
-                    if inst not in self._resyncing:  # already waiting: the gap was counted once
+                    if not self.syncing(inst):  # already waiting: the gap was counted once
                         self._gap(inst, symbol, "update before any snapshot")
                     continue
                 last = self._seq.get(inst)
@@ -245,30 +243,13 @@ class OkxHandler(ExchangeHandler):
             if seq is not None:
                 self._seq[inst] = seq
             if action == "snapshot":
-                reason = self._resyncing.pop(inst, None)
-                if reason is not None:
-                    self.bus.publish(FeedResynced(self.exchange, symbol, recv_ts,
-                                                  reason + "; book rebuilt from a fresh snapshot"))
-                    _log.info("order book resynchronised from a snapshot",
-                              extra={"exchange": self.exchange, "symbol": symbol})
+                self.book_resynced(inst, symbol, recv_ts)
             self.bus.publish(DepthUpdate(self.exchange, symbol, ts, recv_ts))
 
     def _gap(self, inst: str, symbol: str, reason: str) -> None:
-        """The local book is wrong: count it, drop the book, wait for (and ask for) a snapshot."""
-        gaps = self.stats.sequence_gaps
-        gaps[symbol] = gaps.get(symbol, 0) + 1
-        _log.warning("order book sequence gap, resynchronising",
-                     extra={"exchange": self.exchange, "symbol": symbol, "detail": reason})
-        self.state(symbol).book.clear()
         self._raw.pop(inst, None)
         self._seq.pop(inst, None)
-        self._resyncing[inst] = reason
-        if self.on_gap is not None:
-            self.on_gap(inst)
-
-    def syncing(self, inst_id: str) -> bool:
-        """True while ``inst_id``'s book waits for a fresh snapshot after a gap."""
-        return inst_id in self._resyncing
+        self.book_gap(inst, symbol, reason, inst)
 
     def _mark(self, data: list, recv_ts: float) -> None:
         for m in data:
@@ -322,7 +303,7 @@ class OkxHandler(ExchangeHandler):
         """Forget sequence state (a new connection starts every book from its snapshot)."""
         self._seq.clear()
         self._raw.clear()
-        self._resyncing.clear()
+        self.resyncing.clear()
 
 
 class OkxFeed(WebSocketFeed):
