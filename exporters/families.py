@@ -16,7 +16,8 @@ import math
 from bisect import bisect_left
 from typing import Iterable
 
-__all__ = ["MetricSpec", "HistogramState", "known_then_seen", "escape_label_value"]
+__all__ = ["MetricSpec", "HistogramState", "known_then_seen", "escape_label_value", "account_gauge",
+           "ACCOUNT", "ACCOUNT_MARKET"]
 
 _TYPES = ("gauge", "counter", "histogram")
 
@@ -105,6 +106,17 @@ class MetricSpec:
 
     def bucket_bounds(self) -> tuple[str, ...]:
         return tuple(_format_bound(b) for b in (*self.buckets, math.inf))
+
+
+# Label sets of the per-account figures (trading and risk families).
+ACCOUNT = ("account",)
+ACCOUNT_MARKET = ("account", "exchange", "symbol")
+
+
+def account_gauge(name: str, help: str, labels: tuple[str, ...] = ACCOUNT, *, unit: str, answers: str,
+                  series: str = "A") -> MetricSpec:
+    """A gauge with one series per account (or per ``labels``): the shape of most trading and risk figures."""
+    return MetricSpec(name, "gauge", help, labels, unit=unit, answers=answers, series=series)
 
 
 class HistogramState:

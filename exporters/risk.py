@@ -9,7 +9,7 @@ VaR before enough returns. Usage: ``RiskCollector(trader.snapshot, registry=regi
 from __future__ import annotations
 
 from exporters.collector import Collector, group_positions, markets_of
-from exporters.families import MetricSpec, known_then_seen
+from exporters.families import ACCOUNT_MARKET, MetricSpec, account_gauge, known_then_seen
 from trader.snapshot import TraderSnapshot
 
 __all__ = ["RiskCollector", "REFUSAL_REASONS", "VAR_METHODS"]
@@ -17,53 +17,47 @@ __all__ = ["RiskCollector", "REFUSAL_REASONS", "VAR_METHODS"]
 REFUSAL_REASONS = ("max_drawdown", "daily_loss", "var", "leverage", "position_size", "open_positions", "margin")
 VAR_METHODS = ("historical", "parametric")
 
-_A = ("account",)
-_AES = ("account", "exchange", "symbol")
 
 
-def _gauge(name: str, help: str, labels=_A, *, unit: str, answers: str, series: str = "A") -> MetricSpec:
-    return MetricSpec(name, "gauge", help, labels, unit=unit, answers=answers, series=series)
-
-
-DRAWDOWN = _gauge("trader_drawdown_ratio", "Current drawdown below the high-water mark, 0..1.",
+DRAWDOWN = account_gauge("trader_drawdown_ratio", "Current drawdown below the high-water mark, 0..1.",
                   unit="ratio", answers="current drawdown (000 > 15 %, 001 > 10 %)")
-MAX_DRAWDOWN = _gauge("trader_max_drawdown_ratio", "Largest drawdown since start, 0..1.",
+MAX_DRAWDOWN = account_gauge("trader_max_drawdown_ratio", "Largest drawdown since start, 0..1.",
                       unit="ratio", answers="max drawdown (001, 002, 004)")
-VAR = _gauge("trader_var_usdt", "1-day 99 % value at risk (a positive loss).", ("account", "method"),
+VAR = account_gauge("trader_var_usdt", "1-day 99 % value at risk (a positive loss).", ("account", "method"),
              unit="usdt", answers="VaR daily with limit (001 VaR > limit, 002)", series="A*2")
-CVAR = _gauge("trader_cvar_usdt", "1-day 99 % expected shortfall (a positive loss).", ("account", "method"),
+CVAR = account_gauge("trader_cvar_usdt", "1-day 99 % expected shortfall (a positive loss).", ("account", "method"),
               unit="usdt", answers="CVaR daily (001, 002)", series="A*2")
-LEVERAGE = _gauge("trader_leverage", "Total position notional divided by equity.",
+LEVERAGE = account_gauge("trader_leverage", "Total position notional divided by equity.",
                   unit="", answers="leverage (001, 002)")
-NOTIONAL = _gauge("trader_notional_usdt", "Total absolute notional of open positions.",
+NOTIONAL = account_gauge("trader_notional_usdt", "Total absolute notional of open positions.",
                   unit="usdt", answers="notional (001)")
-MARGIN_USED = _gauge("trader_margin_used_usdt", "Margin held by open positions.",
+MARGIN_USED = account_gauge("trader_margin_used_usdt", "Margin held by open positions.",
                      unit="usdt", answers="margin used (001)")
-MARGIN_FREE = _gauge("trader_margin_free_usdt", "Equity not held as margin.",
+MARGIN_FREE = account_gauge("trader_margin_free_usdt", "Equity not held as margin.",
                      unit="usdt", answers="margin free (001)")
-LIQUIDATION_DISTANCE = _gauge("trader_liquidation_distance_ratio",
+LIQUIDATION_DISTANCE = account_gauge("trader_liquidation_distance_ratio",
                               "Distance from the mark price to the liquidation price, 0..1 of the mark "
-                              "(the nearest, if combined).", _AES,
+                              "(the nearest, if combined).", ACCOUNT_MARKET,
                               unit="ratio", answers="distance to liquidation per position (001 < 5 %)", series="P")
-CORRELATION_MAX = _gauge("trader_position_correlation_max", "Largest pairwise return correlation of open positions.",
+CORRELATION_MAX = account_gauge("trader_position_correlation_max", "Largest pairwise return correlation of open positions.",
                          unit="", answers="max pairwise correlation (001 > 0.8)")
-LIMIT_VAR = _gauge("trader_limit_var_usdt", "Configured VaR limit.",
+LIMIT_VAR = account_gauge("trader_limit_var_usdt", "Configured VaR limit.",
                    unit="usdt", answers="VaR limit (001)")
-LIMIT_MAX_DRAWDOWN = _gauge("trader_limit_max_drawdown_ratio", "Configured drawdown that halts trading.",
+LIMIT_MAX_DRAWDOWN = account_gauge("trader_limit_max_drawdown_ratio", "Configured drawdown that halts trading.",
                             unit="ratio", answers="max drawdown limit (000, 001, 002)")
-LIMIT_DAILY_LOSS = _gauge("trader_limit_daily_loss_ratio",
+LIMIT_DAILY_LOSS = account_gauge("trader_limit_daily_loss_ratio",
                           "Configured daily loss, as a ratio of day-start equity, that halts trading.",
                           unit="ratio", answers="daily loss limit (000 -5 %, 002)")
-LIMIT_LEVERAGE = _gauge("trader_limit_leverage", "Configured maximum leverage.",
+LIMIT_LEVERAGE = account_gauge("trader_limit_leverage", "Configured maximum leverage.",
                         unit="", answers="leverage limit (001, 002)")
-LIMIT_OPEN_POSITIONS = _gauge("trader_limit_open_positions", "Configured maximum number of open positions.",
+LIMIT_OPEN_POSITIONS = account_gauge("trader_limit_open_positions", "Configured maximum number of open positions.",
                               unit="", answers="open positions limit (002)")
 RISK_REFUSALS = MetricSpec("trader_risk_refusals_total", "counter", "Orders refused by a risk limit before the broker.",
                            ("account", "reason"), unit="", answers="risk limits reached (002)", series="A*7")
-TRADING_HALTED = _gauge("trader_trading_halted", "1 while a hard limit stops new orders, else 0.",
+TRADING_HALTED = account_gauge("trader_trading_halted", "1 while a hard limit stops new orders, else 0.",
                         unit="", answers="daily loss limit reached (002)")
 LIQUIDATIONS = MetricSpec("trader_liquidations_total", "counter", "Our positions force-closed by the exchange.",
-                          _AES, unit="", answers="liquidation (001)", series="A*M")
+                          ACCOUNT_MARKET, unit="", answers="liquidation (001)", series="A*M")
 
 
 class RiskCollector(Collector):

@@ -9,7 +9,7 @@ registry=registry)``; ``exporters.registry.build_registry`` wires every family.
 from __future__ import annotations
 
 from exporters.collector import Collector, exchanges_of, group_positions, markets_of
-from exporters.families import MetricSpec, known_then_seen
+from exporters.families import ACCOUNT_MARKET, MetricSpec, account_gauge, known_then_seen
 from trader.snapshot import TraderSnapshot
 
 __all__ = ["TradingCollector", "SIDES", "TRADE_OUTCOMES"]
@@ -17,60 +17,54 @@ __all__ = ["TradingCollector", "SIDES", "TRADE_OUTCOMES"]
 SIDES = ("buy", "sell")
 TRADE_OUTCOMES = ("win", "loss")
 
-_A = ("account",)
-_AES = ("account", "exchange", "symbol")
 
 
-def _gauge(name: str, help: str, labels=_A, *, unit: str, answers: str, series: str = "A") -> MetricSpec:
-    return MetricSpec(name, "gauge", help, labels, unit=unit, answers=answers, series=series)
-
-
-EQUITY = _gauge("trader_equity_usdt", "Account equity: wallet balance plus unrealised PnL.",
+EQUITY = account_gauge("trader_equity_usdt", "Account equity: wallet balance plus unrealised PnL.",
                 unit="usdt", answers="equity (001 dashboard, 002 metric list)")
-BALANCE = _gauge("trader_balance_usdt", "Wallet balance: deposits + realised PnL - fees +/- funding.",
+BALANCE = account_gauge("trader_balance_usdt", "Wallet balance: deposits + realised PnL - fees +/- funding.",
                  unit="usdt", answers="equity (001, 002)")
-INITIAL_EQUITY = _gauge("trader_initial_equity_usdt", "Equity the account started with.",
+INITIAL_EQUITY = account_gauge("trader_initial_equity_usdt", "Equity the account started with.",
                         unit="usdt", answers="PnL ratio denominator (001, 002)")
-HIGH_WATER_MARK = _gauge("trader_high_water_mark_usdt", "Highest equity seen; the drawdown reference.",
+HIGH_WATER_MARK = account_gauge("trader_high_water_mark_usdt", "Highest equity seen; the drawdown reference.",
                          unit="usdt", answers="drawdown from peak (000, 001)")
-DAY_START_EQUITY = _gauge("trader_day_start_equity_usdt", "Equity at 00:00 UTC, or at start if later.",
+DAY_START_EQUITY = account_gauge("trader_day_start_equity_usdt", "Equity at 00:00 UTC, or at start if later.",
                           unit="usdt", answers="daily PnL ratio denominator (000 daily loss)")
-DAILY_PNL = _gauge("trader_daily_pnl_usdt", "Equity change since 00:00 UTC.",
+DAILY_PNL = account_gauge("trader_daily_pnl_usdt", "Equity change since 00:00 UTC.",
                    unit="usdt", answers="daily PnL (000 monitors, 001, 002 daily loss limit)")
-PNL_REALIZED = _gauge("trader_pnl_realized_usdt", "Trading PnL of closed quantity, before fees and funding.",
+PNL_REALIZED = account_gauge("trader_pnl_realized_usdt", "Trading PnL of closed quantity, before fees and funding.",
                       unit="usdt", answers="PnL realised, trading PnL (001, 002)")
-PNL_UNREALIZED = _gauge("trader_pnl_unrealized_usdt", "Unrealised PnL of open positions at the mark price.",
+PNL_UNREALIZED = account_gauge("trader_pnl_unrealized_usdt", "Unrealised PnL of open positions at the mark price.",
                         unit="usdt", answers="PnL unrealised (001, 002)")
-FUNDING_PNL = _gauge("trader_funding_pnl_usdt", "Funding received (positive) or paid (negative) since start.",
+FUNDING_PNL = account_gauge("trader_funding_pnl_usdt", "Funding received (positive) or paid (negative) since start.",
                      unit="usdt", answers="funding PnL (001)")
 COMMISSION = MetricSpec("trader_commission_usdt_total", "counter", "Trading fees paid since start.",
                         ("account", "exchange"), unit="usdt", answers="commission (001, 002)", series="A*E")
-OPEN_POSITIONS = _gauge("trader_open_positions", "Markets with an open position.",
+OPEN_POSITIONS = account_gauge("trader_open_positions", "Markets with an open position.",
                         unit="", answers="open positions (001, 002)")
-POSITION_QUANTITY = _gauge("trader_position_quantity", "Signed position size in the base asset (> 0 long).",
-                           _AES, unit="", answers="open positions (001, 002)", series="P")
-POSITION_NOTIONAL = _gauge("trader_position_notional_usdt", "Absolute position value at the mark price.",
-                           _AES, unit="usdt", answers="notional (001)", series="P")
-POSITION_UPNL = _gauge("trader_position_unrealized_pnl_usdt", "Unrealised PnL of one position.",
-                       _AES, unit="usdt", answers="PnL unrealised per position (001)", series="P")
-POSITION_AGE = _gauge("trader_position_age_seconds", "Time since the position was opened (the oldest, if combined).",
-                      _AES, unit="seconds", answers="position age, held too long (000 > 1 h, 002 timeout)", series="P")
+POSITION_QUANTITY = account_gauge("trader_position_quantity", "Signed position size in the base asset (> 0 long).",
+                           ACCOUNT_MARKET, unit="", answers="open positions (001, 002)", series="P")
+POSITION_NOTIONAL = account_gauge("trader_position_notional_usdt", "Absolute position value at the mark price.",
+                           ACCOUNT_MARKET, unit="usdt", answers="notional (001)", series="P")
+POSITION_UPNL = account_gauge("trader_position_unrealized_pnl_usdt", "Unrealised PnL of one position.",
+                       ACCOUNT_MARKET, unit="usdt", answers="PnL unrealised per position (001)", series="P")
+POSITION_AGE = account_gauge("trader_position_age_seconds", "Time since the position was opened (the oldest, if combined).",
+                      ACCOUNT_MARKET, unit="seconds", answers="position age, held too long (000 > 1 h, 002 timeout)", series="P")
 CLOSED_TRADES = MetricSpec("trader_closed_trades_total", "counter", "Closed round trips by outcome.",
                            ("account", "strategy", "status"), unit="",
                            answers="win rate (000 < 40 % with > 10 trades)", series="A*S*2")
 VOLUME = MetricSpec("trader_volume_usdt_total", "counter", "Filled notional since start.",
-                    _AES, unit="usdt", answers="volume (002)", series="A*M")
+                    ACCOUNT_MARKET, unit="usdt", answers="volume (002)", series="A*M")
 SIGNALS = MetricSpec("trader_signals_total", "counter", "Strategy signals by side.",
                      ("account", "strategy", "side"), unit="", answers="signals by strategy (002, 004)", series="A*S*2")
-STRATEGY_PNL = _gauge("trader_strategy_pnl_usdt", "PnL attributed to one strategy.",
+STRATEGY_PNL = account_gauge("trader_strategy_pnl_usdt", "PnL attributed to one strategy.",
                       ("account", "strategy"), unit="usdt", answers="per-strategy performance (002)", series="A*S")
-SHARPE = _gauge("trader_sharpe_30d", "Annualised Sharpe ratio of daily returns over 30 days.",
+SHARPE = account_gauge("trader_sharpe_30d", "Annualised Sharpe ratio of daily returns over 30 days.",
                 unit="", answers="Sharpe rolling 30 d (001, 002)")
-SORTINO = _gauge("trader_sortino_30d", "Annualised Sortino ratio of daily returns over 30 days.",
+SORTINO = account_gauge("trader_sortino_30d", "Annualised Sortino ratio of daily returns over 30 days.",
                  unit="", answers="Sortino rolling 30 d (001, 002)")
-STRATEGY_SHARPE = _gauge("trader_strategy_sharpe_30d", "Per-strategy Sharpe ratio over 30 days.",
+STRATEGY_SHARPE = account_gauge("trader_strategy_sharpe_30d", "Per-strategy Sharpe ratio over 30 days.",
                          ("account", "strategy"), unit="", answers="per-strategy Sharpe (002)", series="A*S")
-PROFIT_FACTOR = _gauge("trader_profit_factor", "Gross profit / gross loss of closed trades.",
+PROFIT_FACTOR = account_gauge("trader_profit_factor", "Gross profit / gross loss of closed trades.",
                        unit="", answers="profit factor (004)")
 
 
