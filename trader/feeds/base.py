@@ -237,6 +237,8 @@ class WebSocketFeed:
         self.backoff = backoff or Backoff()
         self._logged_error: str | None = None
         self._logged_connected = False
+        self._ws = None  # the open connection, while there is one
+        self._background: set[asyncio.Task] = set()  # fire-and-forget sends, referenced until done
 
     # --- hooks ----------------------------------------------------------------------------
 
@@ -277,6 +279,7 @@ class WebSocketFeed:
             await self.prepare()
             async with connect(self.url, open_timeout=10, ping_interval=20, ping_timeout=20,
                                close_timeout=2, max_size=2 ** 24, max_queue=4096) as ws:
+                self._ws = ws
                 await self.subscribe(ws)
                 connected_at = time.monotonic()
                 self.stats.mark_connected(time.time())
@@ -297,10 +300,30 @@ class WebSocketFeed:
                 self.backoff.reset()
             return self.backoff.next_delay(), reason
         finally:
+            self._ws = None
             if connected_at is not None:
                 self.stats.connected = False
                 self.bus.publish(FeedDisconnected(self.exchange, time.time(), reason))
             await self.on_disconnected()
+
+    def resubscribe(self, args: list) -> None:
+        """Send ``unsubscribe`` then ``subscribe`` for ``args`` without waiting (called from a
+        message handler): the exchange answers with a fresh book snapshot. Not connected: the
+        next connection subscribes, and gets a snapshot, anyway."""
+        ws = self._ws
+        if ws is None:
+            return
+
+        async def send() -> None:
+            try:
+                await ws.send(orjson.dumps({"op": "unsubscribe", "args": args}).decode())
+                await ws.send(orjson.dumps({"op": "subscribe", "args": args}).decode())
+            except Exception as exc:  # noqa: BLE001 - the read loop will see the broken connection
+                _log.warning("resubscribe failed", extra={"exchange": self.exchange, "error": describe_error(exc)})
+
+        task = asyncio.get_running_loop().create_task(send())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _read(self, ws, connected_at: float) -> str:
         on_message = self.handler.on_message

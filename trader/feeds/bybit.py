@@ -34,7 +34,6 @@ Bybit's v5 documentation.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import orjson
@@ -42,7 +41,7 @@ import orjson
 from trader.api_stats import ApiStats
 from trader.book import parse_levels
 from trader.events import DepthUpdate, MarkPrice, MarketLiquidation, Quote, Trade
-from trader.feeds.base import INF, Backoff, ExchangeHandler, InvalidValue, WebSocketFeed, describe_error
+from trader.feeds.base import INF, Backoff, ExchangeHandler, InvalidValue, WebSocketFeed
 
 __all__ = ["BybitHandler", "BybitFeed", "WS_URL"]
 
@@ -216,33 +215,13 @@ class BybitFeed(WebSocketFeed):
         for sym in self.symbols:
             self.topics += [f"publicTrade.{sym}", f"orderbook.{book_depth}.{sym}", f"tickers.{sym}",
                             f"allLiquidation.{sym}"]
-        self._ws = None
-        self._background: set[asyncio.Task] = set()
-        handler.on_gap = self._resubscribe_book
+        # A broken book chain: resubscribe its topic, and Bybit sends a fresh snapshot.
+        handler.on_gap = lambda topic: self.resubscribe([topic])
 
     async def subscribe(self, ws) -> None:
-        self._ws = ws
         for i in range(0, len(self.topics), _TOPICS_PER_REQUEST):
             chunk = self.topics[i:i + _TOPICS_PER_REQUEST]
             await ws.send(orjson.dumps({"op": "subscribe", "args": chunk}).decode())
 
     async def on_disconnected(self) -> None:
-        self._ws = None
         self.handler.reset_sequences()
-
-    def _resubscribe_book(self, topic: str) -> None:
-        """Unsubscribe and subscribe ``topic`` again: Bybit answers with a fresh snapshot."""
-        ws = self._ws
-        if ws is None:
-            return  # not connected: the next connection subscribes (and gets a snapshot) anyway
-
-        async def resubscribe() -> None:
-            try:
-                await ws.send(orjson.dumps({"op": "unsubscribe", "args": [topic]}).decode())
-                await ws.send(orjson.dumps({"op": "subscribe", "args": [topic]}).decode())
-            except Exception as exc:  # noqa: BLE001 - the read loop will see the broken connection
-                _log.warning("resubscribe failed", extra={"exchange": self.exchange, "error": describe_error(exc)})
-
-        task = asyncio.get_running_loop().create_task(resubscribe())
-        self._background.add(task)  # keep a reference until it is done
-        task.add_done_callback(self._background.discard)

@@ -31,7 +31,6 @@ feed; 1.0 when unknown, e.g. in replays).
 
 from __future__ import annotations
 
-import asyncio
 import heapq
 import logging
 import zlib
@@ -321,9 +320,8 @@ class OkxFeed(WebSocketFeed):
         self.url = ws_url
         self.rest_base = rest_base.rstrip("/") if rest_base else None
         self.book_channel = book_channel
-        self._ws = None
-        self._background: set[asyncio.Task] = set()
-        handler.on_gap = self._resubscribe_book
+        # A broken book: resubscribe the instrument's book channel, and OKX sends a fresh snapshot.
+        handler.on_gap = lambda inst_id: self.resubscribe([{"channel": self.book_channel, "instId": inst_id}])
         self.api_stats.declare(self.exchange, "instruments")
 
     def _args(self) -> list[dict]:
@@ -355,26 +353,7 @@ class OkxFeed(WebSocketFeed):
                 continue
 
     async def subscribe(self, ws) -> None:
-        self._ws = ws
         await ws.send(orjson.dumps({"op": "subscribe", "args": self._args()}).decode())
 
     async def on_disconnected(self) -> None:
-        self._ws = None
         self.handler.reset_sequences()
-
-    def _resubscribe_book(self, inst_id: str) -> None:
-        ws = self._ws
-        if ws is None:
-            return
-        arg = [{"channel": self.book_channel, "instId": inst_id}]
-
-        async def resubscribe() -> None:
-            try:
-                await ws.send(orjson.dumps({"op": "unsubscribe", "args": arg}).decode())
-                await ws.send(orjson.dumps({"op": "subscribe", "args": arg}).decode())
-            except Exception as exc:  # noqa: BLE001 - the read loop will see the broken connection
-                _log.warning("resubscribe failed", extra={"exchange": self.exchange, "error": describe_error(exc)})
-
-        task = asyncio.get_running_loop().create_task(resubscribe())
-        self._background.add(task)  # keep a reference until it is done
-        task.add_done_callback(self._background.discard)
