@@ -10,6 +10,7 @@ COPY pyproject.toml README.md ./
 COPY trader ./trader
 COPY exporters ./exporters
 COPY alertmanager ./alertmanager
+COPY stacklog ./stacklog
 RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install .
 

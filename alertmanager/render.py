@@ -29,7 +29,7 @@ from pathlib import Path
 
 import yaml
 
-from trader.logs import configure_logging
+from stacklog import configure_logging
 
 from .receivers import receivers
 from .routing import Timing, inhibit_rules, route_tree

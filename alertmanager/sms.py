@@ -29,7 +29,7 @@ from typing import Mapping
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from trader.logs import configure_logging
+from stacklog import configure_logging
 
 from .settings import SettingsError
 from .sms_relay import PayloadError, RelayMetrics, SmsRelay

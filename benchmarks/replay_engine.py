@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling benchmar
 from replay_throughput import DEFAULT, run_once as run_baseline  # noqa: E402
 from trader.cli import build_config, build_parser  # noqa: E402
 from trader.engine import Trader  # noqa: E402
-from trader.logs import configure_logging  # noqa: E402
+from stacklog import configure_logging  # noqa: E402
 
 TARGET_MSG_PER_S = 50_000  # issue 3: the full engine at --speed max, one core
 

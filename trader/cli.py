@@ -22,7 +22,7 @@ from .config import DEFAULT_SYMBOLS, EXCHANGES, Config, ConfigError, load_config
 from .drills import DRILLS
 from .engine import Trader
 from .feeds.sim import sim_symbols
-from .logs import configure_logging
+from stacklog import configure_logging
 
 __all__ = ["build_parser", "build_config", "main"]
 

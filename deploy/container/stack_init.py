@@ -17,7 +17,7 @@ import secrets
 import sys
 from pathlib import Path
 
-from trader.logs import configure_logging
+from stacklog import configure_logging
 
 log = logging.getLogger("stack.init")
 

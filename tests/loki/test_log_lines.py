@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from trader.logs import CONTEXT_FIELDS, configure_logging
+from stacklog import CONTEXT_FIELDS, configure_logging
 
 RULES = Path(__file__).resolve().parents[2] / "loki" / "rules" / "fake" / "trader.yml"
 
