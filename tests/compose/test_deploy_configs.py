@@ -158,7 +158,7 @@ def test_pair_shares_silences_with_the_real_binary(tmp_path):
     from tests.support.ports import free_port
     from tests.support.processes import ManagedProcess, wait_until
 
-    binary = require_binary("prometheus-alertmanager")
+    binary = require_binary("alertmanager")
     services = _override("compose.alertmanager-cluster.yml")["services"]
     config = tmp_path / "alertmanager.yml"
     rendered = subprocess.run([sys.executable, "-m", "alertmanager.render", "--out", str(config)],

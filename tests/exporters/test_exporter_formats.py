@@ -12,6 +12,7 @@ from prometheus_client.openmetrics.exposition import generate_latest as generate
 from exporters.catalogue import CATALOGUE_PATH, FAMILIES, SCENARIO, all_specs, render_catalogue, series_bound
 from exporters.registry import build_registry_from
 from tests.exporters.scrape_parsing import samples
+from tests.support.processes import require_binary
 from tests.exporters.snapshot_factory import empty_snapshot, full_snapshot, scaled_snapshot
 from trader.bus import EventBus
 from trader.events import ApiRequest, OrderAccepted, OrderFilled
@@ -28,7 +29,7 @@ def busy_registry(snapshot_fn=full_snapshot):
 
 
 def promtool_check(text: str) -> str:
-    result = subprocess.run(["promtool", "check", "metrics"], input=text, text=True,
+    result = subprocess.run([require_binary("promtool"), "check", "metrics"], input=text, text=True,
                             capture_output=True, timeout=30)
     return (result.stdout + result.stderr).strip() + ("" if result.returncode == 0 else f" (exit {result.returncode})")
 

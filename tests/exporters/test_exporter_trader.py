@@ -13,6 +13,7 @@ import requests
 from exporters.catalogue import all_specs
 from exporters.http import start_metrics_server
 from tests.exporters.scrape_parsing import samples, series_of, value
+from tests.support.processes import require_binary
 from tests.support.shared import DATA_DIR
 from trader.config import load_config_text
 from trader.engine import Trader
@@ -147,7 +148,7 @@ def test_trader_process_serves_clean_metrics(start_trader):
     text = trader.scrape()
     openmetrics = trader.scrape("application/openmetrics-text; version=1.0.0")
     health = requests.get(f"{trader.base_url}/healthz", timeout=5)
-    lint = subprocess.run(["promtool", "check", "metrics"], input=text, text=True, capture_output=True, timeout=30)
+    lint = subprocess.run([require_binary("promtool"), "check", "metrics"], input=text, text=True, capture_output=True, timeout=30)
     assert lint.returncode == 0 and lint.stdout + lint.stderr == "", lint.stdout + lint.stderr
     parsed = samples(text)
     om = samples(openmetrics, openmetrics=True)

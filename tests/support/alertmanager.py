@@ -18,7 +18,7 @@ class AlertmanagerServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = ManagedProcess("alertmanager", [
-            require_binary("prometheus-alertmanager"),
+            require_binary("alertmanager"),
             f"--config.file={config}",
             f"--storage.path={workdir / 'data'}",
             f"--web.listen-address=127.0.0.1:{self.port}",

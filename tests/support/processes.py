@@ -22,15 +22,20 @@ __all__ = ["ManagedProcess", "require_binary", "wait_until", "write_workdir", "L
 LIVE_PROCESSES: list["ManagedProcess"] = []
 
 
+# tools/monitoring_binaries.py links the versions the compose file pins here.
+TOOLS_BIN = Path(__file__).resolve().parents[2] / ".tools" / "bin"
+
+
 def require_binary(name: str) -> str:
-    """The path of ``name``, or a loud failure saying how to install it (never a skip)."""
-    path = shutil.which(name)
-    if path is None:
+    """The path of ``name`` (``prometheus``, ``promtool``, ``alertmanager``, ``amtool``) in
+    ``.tools/bin``, the versions the compose file pins, or a loud failure (never a skip)."""
+    path = TOOLS_BIN / name
+    if not path.exists():
         raise RuntimeError(
-            f"{name!r} is not on PATH: run the README's test command (./run-tests.sh), which installs "
-            "Debian's prometheus and prometheus-alertmanager packages"
+            f"{path} is missing: run the README's test command (./run-tests.sh), which fetches the "
+            "Prometheus and Alertmanager versions docker-compose.yml pins"
         )
-    return path
+    return str(path)
 
 
 def write_workdir(workdir: Path, config_name: str, config_text: str,
