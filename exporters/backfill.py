@@ -93,8 +93,9 @@ class OpenMetricsBackfill:
         self.samples += 1
 
     async def run(self) -> None:
-        """Sample at every multiple of ``interval`` of the clock, until cancelled."""
-        due = math.ceil(self.clock() / self.interval) * self.interval
+        """Sample at every multiple of ``interval`` of the clock after now, until cancelled (the
+        first one after the start, so the feeds have connected as they would before a scrape)."""
+        due = (math.floor(self.clock() / self.interval) + 1) * self.interval
         while True:
             wait = due - self.clock()
             if wait > 0:

@@ -45,6 +45,7 @@ _LOG_DELAY = 1e-3  # the notification log stamps the send, a little after the ti
 @dataclass(frozen=True)
 class Notification:
     at: float
+    route: str           # the route's path in the tree ("root/2/0")
     receiver: str
     channel: str
     integration: str
@@ -169,7 +170,7 @@ class _Dispatcher:
         if not _needs_update(entry, firing, resolved, integration.send_resolved, group.route.repeat_interval, now):
             return
         if firing or integration.send_resolved:
-            self.sent.append(Notification(now, integration.receiver, integration.channel, integration.kind,
+            self.sent.append(Notification(now, group.route.id, integration.receiver, integration.channel, integration.kind,
                                           group.labels, len(firing),
                                           len(resolved) if integration.send_resolved else 0))
         self.log[log_key] = _LogEntry(firing, resolved, now + _LOG_DELAY)

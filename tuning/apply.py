@@ -64,13 +64,19 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def _run(argv: list[str]) -> tuple[bool, str]:
+    """(passed, one line about the first failure) for a promtool command."""
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     except (OSError, subprocess.TimeoutExpired) as error:
         return False, str(error)
-    output = (done.stdout + done.stderr).strip().splitlines()
-    failing = [line.strip() for line in output if "FAILED" in line or "error" in line.lower()]
-    return done.returncode == 0, (failing or output or [f"exit status {done.returncode}"])[0][:240]
+    if done.returncode == 0:
+        return True, ""
+    lines = [line.strip() for line in (done.stdout + "\n" + done.stderr).splitlines() if line.strip()]
+    cases = [line.rstrip(", ") for line in lines if line.startswith(("expr:", "alertname:"))]
+    if cases:  # promtool test rules: one "expr:" / "alertname:" line per failing check
+        return False, f"{len(cases)} failing, first {cases[0]}"[:240]
+    after = [line for line in lines if line != "FAILED:" and not line.startswith("Checking ")]
+    return False, (after or [f"exit status {done.returncode}"])[0][:240]
 
 
 def apply_value(threshold: Threshold, value_text: str, *, tests_dir: Path, promtool: str,

@@ -24,10 +24,6 @@ class Context:
     alertmanager_config: str  # the file the simulation read
     notes: tuple[str, ...] = ()
 
-    @property
-    def channels(self) -> list[str]:
-        return list(CHANNELS)
-
 
 def recommend(outcomes: Sequence[Outcome], pages_per_week: float | None) -> Outcome | None:
     """The most sensitive candidate (most firing time, then most alerts) within the page budget."""
