@@ -3,13 +3,8 @@
 ``main(argv, start_exporters, start_backfill)`` returns the exit code: 0 after a clean stop
 (SIGTERM/SIGINT) or the end of a replay, 2 for a bad flag or config value (one line on stderr
 naming it), 1 when the metrics port cannot be opened. ``start_exporters(trader, host, port)`` and
-``start_backfill(trader, path, interval)`` are given by ``trader/__main__.py``, the one place
-that wires the core to the exporters.
-
-With ``--openmetrics-out FILE`` the run is on simulated time at max speed (``trader.simclock``):
-a replay's clock is the recording's receive times, a sim run (with a drill) starts now and lasts
-``--run-for``; the metrics of every ``--sample-interval`` go to FILE for a TSDB backfill, and
-no metrics port is opened.
+``start_backfill(trader, path, interval)`` (``--openmetrics-out``, ``trader/simrun.py``) are given
+by ``trader/__main__.py``, the one place that wires the core to the exporters.
 """
 
 from __future__ import annotations
@@ -28,14 +23,13 @@ from .config import DEFAULT_SYMBOLS, EXCHANGES, Config, ConfigError, load_config
 from .drills import DRILLS
 from .engine import Trader
 from .feeds.sim import sim_symbols
-from .simclock import SimulatedClock, simulated_loop
+from . import simrun
 from stacklog import configure_logging
 
 __all__ = ["build_parser", "build_config", "main"]
 
 _log = logging.getLogger("trader")
 StartExporters = Callable[[Trader, str, int], object]
-StartBackfill = Callable[[Trader, str, float], object]  # -> .run() coroutine, .write() -> path
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -96,22 +90,6 @@ def _seconds(text: str) -> float:
     return value
 
 
-_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-
-
-def _duration(flag: str) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        number, unit = text.rstrip("smhd"), text[len(text.rstrip("smhd")):] or "s"
-        try:
-            value = float(number) * _DURATION_UNITS[unit]
-        except (KeyError, ValueError):
-            value = -1.0
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"{flag} = {text!r}: expected a duration > 0 such as 5s, 10m, 1h")
-        return value
-    return parse
-
-
 def _seed(text: str) -> int:
     try:
         return int(text)
@@ -154,14 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), type=str.upper,
                         help="JSON log lines on stdout at this level and above (default INFO)")
     parser.add_argument("--seed", type=_seed, help="seed of the sim feed and the paper broker's randomness (default 0)")
-    parser.add_argument("--openmetrics-out", metavar="FILE",
-                        help="replay or sim feed only: run on simulated time at max speed and write the metrics "
-                             "of every --sample-interval to FILE (OpenMetrics with timestamps, for "
-                             "`promtool tsdb create-blocks-from openmetrics`); no metrics port")
-    parser.add_argument("--sample-interval", type=_duration("--sample-interval"), default=5.0, metavar="DURATION",
-                        help="with --openmetrics-out: simulated time between two samples (default 5s, the scrape interval)")
-    parser.add_argument("--run-for", type=_duration("--run-for"), metavar="DURATION",
-                        help="with --openmetrics-out: stop after this much simulated time (needed with --feed sim)")
+    simrun.add_arguments(parser)  # --openmetrics-out, --sample-interval, --run-for
     return parser
 
 
@@ -246,65 +217,17 @@ async def _serve(trader: Trader, config: Config, start_exporters: StartExporters
     return 0
 
 
-def _check_simulated(args: argparse.Namespace, config: Config) -> None:
-    """--openmetrics-out: a feed that can run on simulated time, and an end; raises ConfigError."""
-    if args.openmetrics_out is None:
-        if args.run_for is not None:
-            raise ConfigError(f"config: --run-for = {args.run_for:g}s: expected --openmetrics-out with it")
-        return
-    if config.feed.kind not in ("replay", "sim"):
-        raise ConfigError(f"config: --openmetrics-out with --feed {config.feed.kind}: expected --replay FILE or "
-                          "--feed sim (live data cannot run on simulated time)")
-    if getattr(args, "speed", None) is not None:
-        raise ConfigError(f"config: --speed = {args.speed:g}: expected max or nothing with --openmetrics-out "
-                          "(simulated time runs as fast as it can)")
-    if config.feed.kind == "sim" and args.run_for is None:
-        raise ConfigError("config: --openmetrics-out with --feed sim: expected --run-for DURATION "
-                          "(a simulated feed never ends by itself)")
-
-
-def _simulated_start(config: Config) -> float:
-    """Where the simulated clock starts: a replay's first receive time, else now (whole seconds)."""
-    if config.feed.kind == "replay":
-        from .feeds.replay import first_receive_time
-
-        paths = config.feed.replay_path
-        return first_receive_time([paths] if isinstance(paths, str) else list(paths))
-    return float(int(time.time()))
-
-
-async def _simulate(trader: Trader, config: Config, writer, run_for: float | None) -> int:
-    """Run ``trader`` on the simulated loop with ``writer`` sampling beside it; write at the end."""
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, trader.stop)
-    sampler = asyncio.create_task(writer.run(), name="openmetrics-backfill")
-    if run_for is not None:
-        loop.call_later(run_for, trader.stop)
-    started, wall = trader.clock(), time.monotonic()
-    try:
-        await trader.run()
-    finally:
-        sampler.cancel()
-        await asyncio.gather(sampler, return_exceptions=True)
-    path = writer.write()
-    _log.info("openmetrics written", extra={
-        "path": str(path), "samples": writer.samples, "simulated_seconds": round(trader.clock() - started, 3),
-        "seconds": round(time.monotonic() - wall, 3)})
-    return 0
-
-
 def main(argv: Sequence[str] | None = None, start_exporters: StartExporters | None = None,
-         start_backfill: StartBackfill | None = None) -> int:
+         start_backfill: simrun.StartBackfill | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         config = build_config(args)
-        _check_simulated(args, config)
+        simrun.check(args, config)
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
     if args.openmetrics_out is not None:
-        return _main_simulated(args, config, start_backfill)
+        return simrun.run(args, config, start_backfill)
     configure_logging(config.log_level)
     # Replays at max speed would log every order; their one summary line is what matters.
     if config.feed.kind == "replay" and config.feed.speed is None:
@@ -323,24 +246,3 @@ def main(argv: Sequence[str] | None = None, start_exporters: StartExporters | No
         return asyncio.run(_serve(trader, config, start_exporters))
     except KeyboardInterrupt:  # a second Ctrl-C before the loop's handler was installed
         return 0
-
-
-def _main_simulated(args: argparse.Namespace, config: Config, start_backfill: StartBackfill | None) -> int:
-    """``--openmetrics-out``: the whole run on simulated time, its metrics to a file."""
-    configure_logging(config.log_level)
-    logging.getLogger("trader.broker").setLevel(logging.WARNING)  # every order at max speed: too many lines
-    logging.getLogger("trader.strategy").setLevel(logging.WARNING)
-    if start_backfill is None:
-        print("config: --openmetrics-out: no metrics writer wired in (run `python -m trader`)", file=sys.stderr)
-        return 2
-    try:
-        clock = SimulatedClock(_simulated_start(config))
-        trader = Trader(config, drill=args.drill, clock=clock)
-        for feed in trader.feeds:
-            feed.use_simulated_time(clock)
-        writer = start_backfill(trader, args.openmetrics_out, args.sample_interval)
-    except (ConfigError, ValueError, OSError) as error:
-        print(f"config: {error}", file=sys.stderr)
-        return 2
-    with asyncio.Runner(loop_factory=lambda: simulated_loop(clock)) as runner:
-        return runner.run(_simulate(trader, config, writer, args.run_for))

@@ -34,9 +34,11 @@ class PrometheusAPI:
         try:
             response = self.session.request(method, f"{self.url}{path}", data=params if method == "POST" else None,
                                             params=params if method == "GET" else None, timeout=self.timeout)
-        except requests.RequestException as error:
-            reason = type(error).__name__.replace("Error", " error").strip().lower()
-            raise TuningError(f"Prometheus at {self.url} is unreachable ({reason}): expected a running "
+        except requests.Timeout:
+            raise TuningError(f"Prometheus at {self.url} is unreachable (no answer within {self.timeout:g} s): "
+                              "expected a running Prometheus (give --prometheus URL)") from None
+        except requests.RequestException:
+            raise TuningError(f"Prometheus at {self.url} is unreachable (connection failed): expected a running "
                               "Prometheus (give --prometheus URL)") from None
         try:
             body = response.json()

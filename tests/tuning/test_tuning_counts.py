@@ -11,7 +11,6 @@ with the project's real TraderDrawdownHigh rule (for 30 s), and with a small rul
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
