@@ -36,7 +36,7 @@ from .errors import TuningError
 from .timeparse import parse_duration
 
 __all__ = ["Matcher", "Route", "Integration", "InhibitRule", "AlertmanagerConfig", "load_alertmanager_config",
-           "parse_matcher", "DEFAULT_SMS_RELAY_URL", "CHANNELS"]
+           "parse_matchers", "DEFAULT_SMS_RELAY_URL", "CHANNELS"]
 
 DEFAULT_SMS_RELAY_URL = "http://sms-relay:9099/alert"
 CHANNELS = ("sms", "telegram", "discord", "email", "slack", "webhook")
@@ -66,22 +66,30 @@ class Matcher:
         return found if self.op == "=~" else not found
 
 
-def parse_matcher(text: str, where: str) -> Matcher:
-    """``severity="critical"``, ``alertname=~"A|B"``, ``category!=meta`` -> Matcher."""
-    text = text.strip()
-    if text.startswith("{") and text.endswith("}"):
-        text = text[1:-1]
-    match = _MATCHER.fullmatch(text)
-    if match is None:
-        raise TuningError(f"alertmanager config {where}: matcher {text!r}: expected label=\"value\" "
-                          "(or !=, =~, !~)")
-    quoted, bare = match.group(3), match.group(4)
-    value = bytes(quoted, "utf-8").decode("unicode_escape") if quoted is not None else bare
-    return Matcher(match.group(1), match.group(2), value)
+def parse_matchers(text: str, where: str) -> list[Matcher]:
+    """``severity="critical"``, ``{alertname=~"A|B", category!=meta}`` -> Matchers (Alertmanager's syntax)."""
+    body = text.strip()
+    if body.startswith("{") and body.endswith("}"):
+        body = body[1:-1]
+    found, pos = [], 0
+    while pos < len(body):
+        match = _MATCHER.match(body, pos)
+        if match is None or match.end() == pos:
+            raise TuningError(f"alertmanager config {where}: matcher {text!r}: expected label=\"value\" "
+                              "(or !=, =~, !~)")
+        quoted, bare = match.group(3), match.group(4)
+        value = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else bare
+        found.append(Matcher(match.group(1), match.group(2), value))
+        pos = match.end()
+        if pos < len(body):
+            if body[pos] != ",":
+                raise TuningError(f"alertmanager config {where}: matcher {text!r}: expected ',' between matchers")
+            pos += 1
+    return found
 
 
 def _matchers(block: Mapping, prefix: str, where: str) -> tuple[Matcher, ...]:
-    out = [parse_matcher(m, where) for m in block.get(f"{prefix}matchers", None) or []]
+    out = [m for text in block.get(f"{prefix}matchers", None) or [] for m in parse_matchers(str(text), where)]
     out += [Matcher(k, "=", str(v)) for k, v in (block.get(f"{prefix}match") or {}).items()]
     out += [Matcher(k, "=~", str(v)) for k, v in (block.get(f"{prefix}match_re") or {}).items()]
     return tuple(out)

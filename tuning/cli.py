@@ -225,6 +225,12 @@ def _run(args) -> int:
         if others:
             notes.append(f"{threshold.selector} is also read by {', '.join(others)}: a new value changes them too")
         notes += [f"not simulated: {u}" for u in am_config.unsimulated]
+        reached = {i.channel for rule in alert for route in am_config.route.match({**dict(rule.labels),
+                                                                                   "alertname": rule.name})
+                   for i in am_config.receivers.get(route.receiver, ())}
+        if not reached:
+            notes.append(f"{args.alert} reaches no channel in {am_label} (set the channel variables: "
+                         "README, Connecting the channels)")
         source = f"replay of {args.replay} (temporary Prometheus)" if replay else api.url
         context = Context(plan, source, am_label, tuple(notes))
         chart = _chart(args, api, plan, outcomes)
