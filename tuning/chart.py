@@ -1,9 +1,12 @@
 """The sweep chart: the compared series, each candidate threshold as a line, and its firing spans.
 
-    write_chart(Path("sweep.png"), title, series, thresholds, outcomes)
+    sweep_chart(api, plan, outcomes, Path("tuning-TraderDrawdownHigh.png"))
 
-``series``: [(label, [(t, value)])] from the alert's compared side; ``thresholds``: the value the
-threshold side takes for each candidate (``-1 * T`` draws at ``-V``). Headless (Agg backend).
+The series is the other side of the comparison that reads the threshold (``trader_drawdown_ratio``
+in ``trader_drawdown_ratio > on () group_left () trader:drawdown_limit:ratio``); each candidate's
+line is the value the threshold side takes with it (``-1 * T`` draws at ``-V``). An alert whose
+threshold is not compared on its own (an SLO target inside a burn rate) gets the spans only.
+Headless (Agg backend).
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402 - after choosing the backend
 import matplotlib.pyplot as plt  # noqa: E402
 
-from .evaluate import Outcome  # noqa: E402
-from .expression import format_number  # noqa: E402
+from .evaluate import Outcome, Plan  # noqa: E402
+from .expression import compared_series, format_number, threshold_side, with_thresholds  # noqa: E402
+from .prom_api import PrometheusAPI  # noqa: E402
+from .timeparse import format_duration  # noqa: E402
 
-__all__ = ["write_chart"]
+__all__ = ["write_chart", "sweep_chart"]
 
 _MAX_SERIES = 8
 
@@ -67,3 +72,24 @@ def write_chart(path: Path, title: str, series: Sequence[tuple[str, Sequence[tup
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def sweep_chart(api: PrometheusAPI, plan: Plan, outcomes: Sequence[Outcome], path: Path) -> Path:
+    """Query the compared series and each candidate's threshold level, and draw them."""
+    rule = next((r for r in plan.alert if compared_series(r.expr, plan.threshold, plan.rules)), plan.alert[0])
+    series_expr = compared_series(rule.expr, plan.threshold, plan.rules)
+    series: list[tuple[str, Sequence[tuple[float, float]]]] = []
+    levels: list[float | None] = [None] * len(outcomes)
+    if series_expr is not None:
+        for labels, points in api.query_range(with_thresholds(series_expr, {}, plan.rules), plan.start, plan.end,
+                                              plan.interval(rule)):
+            shown = ",".join(f"{k}={v}" for k, v in sorted(labels.items()) if k not in ("__name__", "job", "instance"))
+            series.append((shown or series_expr, points))
+        side = threshold_side(rule.expr, plan.threshold, plan.rules)
+        levels = []
+        for outcome in outcomes:
+            result = api.query(with_thresholds(side, {plan.threshold: outcome.value}, plan.rules), plan.end)
+            levels.append(result[0][1] if result else None)
+    shown = (series_expr or rule.name).replace("{}", "")
+    title = f"{rule.name}: {shown} vs {plan.threshold.selector} (for {format_duration(plan.hold(rule))})"
+    return write_chart(path, title, series, levels, outcomes)

@@ -30,15 +30,14 @@ from stacklog import configure_logging
 from .am_config import DEFAULT_SMS_RELAY_URL, load_alertmanager_config
 from .apply import ApplyRefused, apply_value
 from .binaries import find_binary
-from .chart import write_chart
+from .chart import sweep_chart
 from .errors import TuningError
 from .evaluate import Plan, evaluate
-from .expression import compared_series, threshold_side, with_thresholds
 from .prom_api import PrometheusAPI
 from .replay import ReplayTSDB
 from .report import Context, as_json, table
 from .rules import RuleSet, Threshold, selectors_of
-from .timeparse import format_duration, parse_duration, parse_number, parse_sweep, parse_time
+from .timeparse import format_time, parse_duration, parse_number, parse_sweep, parse_time
 
 __all__ = ["main", "build_parser"]
 
@@ -163,26 +162,30 @@ def _input_names(rules: RuleSet, alert) -> list[str]:
     return sorted({s.name for rule in alert for s in selectors_of(rule.expr) if s.name and s.name not in thresholds})
 
 
-def _chart(args, api: PrometheusAPI, plan: Plan, outcomes) -> Path | None:
-    path = args.out or (f"tuning-{plan.alert[0].name}.png" if args.sweep else None)
-    if path is None:
-        return None
-    rule = next((r for r in plan.alert if compared_series(r.expr, plan.threshold, plan.rules)), plan.alert[0])
-    series_expr = compared_series(rule.expr, plan.threshold, plan.rules)
-    series, levels = [], [None] * len(outcomes)
-    if series_expr is not None:
-        for labels, points in api.query_range(with_thresholds(series_expr, {}, plan.rules), plan.start, plan.end,
-                                              plan.interval(rule)):
-            shown = ",".join(f"{k}={v}" for k, v in sorted(labels.items()) if k not in ("__name__", "job", "instance"))
-            series.append((shown or series_expr, points))
-        side = threshold_side(rule.expr, plan.threshold, plan.rules)
-        levels = []
-        for o in outcomes:
-            result = api.query(with_thresholds(side, {plan.threshold: o.value}, plan.rules), plan.end)
-            levels.append(result[0][1] if result else None)
-    shown = (series_expr or rule.name).replace("{}", "")
-    title = f"{rule.name}: {shown} vs {plan.threshold.selector} (for {format_duration(plan.hold(rule))})"
-    return write_chart(Path(path), title, series, levels, outcomes)
+def _apply(args, rules: RuleSet, threshold: Threshold) -> int:
+    api = PrometheusAPI(args.prometheus) if args.reload else None
+    tests_dir = threshold.rule.path.parent.parent / "tests"  # prometheus/rules/x.yml -> prometheus/tests/
+    result = apply_value(threshold, args.apply, tests_dir=tests_dir, promtool=find_binary("promtool"), reload=api)
+    print(result)
+    others = [a for a in rules.alerts_reading(threshold) if a != args.alert]
+    if others and result.old != result.new:
+        print(f"note: {threshold.selector} is also read by {', '.join(others)}")
+    return 0
+
+
+def _notes(args, rules: RuleSet, alert, threshold: Threshold, am_config, am_label: str) -> tuple[str, ...]:
+    notes = []
+    others = [a for a in rules.alerts_reading(threshold) if a != args.alert]
+    if others:
+        notes.append(f"{threshold.selector} is also read by {', '.join(others)}: a new value changes them too")
+    notes += [f"not simulated: {u}" for u in am_config.unsimulated]
+    reached = {i.channel for rule in alert
+               for route in am_config.route.match({**dict(rule.labels), "alertname": rule.name})
+               for i in am_config.receivers.get(route.receiver, ())}
+    if not reached:
+        notes.append(f"{args.alert} reaches no channel in {am_label} (set the channel variables: "
+                     "README, Connecting the channels)")
+    return tuple(notes)
 
 
 def _run(args) -> int:
@@ -190,14 +193,7 @@ def _run(args) -> int:
     alert = rules.alert(args.alert)
     threshold = _pick_threshold(rules, alert, args.alert, args.series)
     if args.apply is not None:
-        api = PrometheusAPI(args.prometheus) if args.reload else None
-        tests_dir = threshold.rule.path.parent.parent / "tests"
-        result = apply_value(threshold, args.apply, tests_dir=tests_dir, promtool=find_binary("promtool"), reload=api)
-        print(result)
-        others = [a for a in rules.alerts_reading(threshold) if a != args.alert]
-        if others and result.old != result.new:
-            print(f"note: {threshold.selector} is also read by {', '.join(others)}")
-        return 0
+        return _apply(args, rules, threshold)
     if args.reload:
         raise TuningError("--reload: expected --apply V with it")
     hold = parse_duration(args.hold, "--for") if args.hold else None
@@ -217,23 +213,13 @@ def _run(args) -> int:
         plan = Plan(rules, tuple(alert), threshold, start, end, global_interval, hold)
         names = _input_names(rules, alert)
         if not api.has_samples(names, start, end):
-            raise TuningError(f"no data for {', '.join(names)} between {start:.0f} and {end:.0f} at "
-                              f"{api.url}: expected the range to hold the alert's series")
+            raise TuningError(f"no data for {', '.join(names)} between {format_time(start)} and {format_time(end)} "
+                              f"at {api.url}: expected the range to hold the alert's series")
         outcomes = [evaluate(api, plan, value, am_config) for value in candidates]
-        notes = []
-        others = [a for a in rules.alerts_reading(threshold) if a != args.alert]
-        if others:
-            notes.append(f"{threshold.selector} is also read by {', '.join(others)}: a new value changes them too")
-        notes += [f"not simulated: {u}" for u in am_config.unsimulated]
-        reached = {i.channel for rule in alert for route in am_config.route.match({**dict(rule.labels),
-                                                                                   "alertname": rule.name})
-                   for i in am_config.receivers.get(route.receiver, ())}
-        if not reached:
-            notes.append(f"{args.alert} reaches no channel in {am_label} (set the channel variables: "
-                         "README, Connecting the channels)")
         source = f"replay of {args.replay} (temporary Prometheus)" if replay else api.url
-        context = Context(plan, source, am_label, tuple(notes))
-        chart = _chart(args, api, plan, outcomes)
+        context = Context(plan, source, am_label, _notes(args, rules, alert, threshold, am_config, am_label))
+        out = args.out or (f"tuning-{args.alert}.png" if args.sweep else None)
+        chart = sweep_chart(api, plan, outcomes, Path(out)) if out else None
     if args.json:
         body = as_json(context, outcomes, pages)
         body["chart"] = str(chart) if chart else None
