@@ -18,5 +18,14 @@ def start_exporters(trader: Trader, host: str, port: int) -> object:
     return start_metrics_server(trader, port, host=host)
 
 
+def start_backfill(trader: Trader, path: str, interval: float) -> object:
+    """The OpenMetrics writer of ``--openmetrics-out`` (simulated time); ``.run()``, ``.write()``."""
+    from pathlib import Path
+
+    from exporters.backfill import start_backfill as backfill
+
+    return backfill(trader, Path(path), interval)
+
+
 if __name__ == "__main__":
-    sys.exit(main(start_exporters=start_exporters))
+    sys.exit(main(start_exporters=start_exporters, start_backfill=start_backfill))

@@ -1,9 +1,10 @@
 """The command line of ``python -m trader``: flags, config, logging, signals, the run.
 
-``main(argv, start_exporters)`` returns the exit code: 0 after a clean stop (SIGTERM/SIGINT) or
-the end of a replay, 2 for a bad flag or config value (one line on stderr naming it), 1 when
-the metrics port cannot be opened. ``start_exporters(trader, host, port)`` is given by
-``trader/__main__.py``, the one place that wires the core to the exporters.
+``main(argv, start_exporters, start_backfill)`` returns the exit code: 0 after a clean stop
+(SIGTERM/SIGINT) or the end of a replay, 2 for a bad flag or config value (one line on stderr
+naming it), 1 when the metrics port cannot be opened. ``start_exporters(trader, host, port)`` and
+``start_backfill(trader, path, interval)`` (``--openmetrics-out``, ``trader/simrun.py``) are given
+by ``trader/__main__.py``, the one place that wires the core to the exporters.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .config import DEFAULT_SYMBOLS, EXCHANGES, Config, ConfigError, load_config
 from .drills import DRILLS
 from .engine import Trader
 from .feeds.sim import sim_symbols
+from . import simrun
 from stacklog import configure_logging
 
 __all__ = ["build_parser", "build_config", "main"]
@@ -130,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), type=str.upper,
                         help="JSON log lines on stdout at this level and above (default INFO)")
     parser.add_argument("--seed", type=_seed, help="seed of the sim feed and the paper broker's randomness (default 0)")
+    simrun.add_arguments(parser)  # --openmetrics-out, --sample-interval, --run-for
     return parser
 
 
@@ -214,13 +217,17 @@ async def _serve(trader: Trader, config: Config, start_exporters: StartExporters
     return 0
 
 
-def main(argv: Sequence[str] | None = None, start_exporters: StartExporters | None = None) -> int:
+def main(argv: Sequence[str] | None = None, start_exporters: StartExporters | None = None,
+         start_backfill: simrun.StartBackfill | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         config = build_config(args)
+        simrun.check(args, config)
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
+    if args.openmetrics_out is not None:
+        return simrun.run(args, config, start_backfill)
     configure_logging(config.log_level)
     # Replays at max speed would log every order; their one summary line is what matters.
     if config.feed.kind == "replay" and config.feed.speed is None:

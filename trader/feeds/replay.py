@@ -11,6 +11,11 @@ Several files of one exchange (e.g. BTC and ETH recordings) are merged by receiv
 feed. Events carry the exchange's own timestamps; ``recv_ts`` and ``last_message_ts`` are the
 local clock at replay time (so staleness reads as fresh while the replay runs).
 
+On simulated time (``use_simulated_time(clock)``, with the trader on ``trader.simclock``'s loop)
+the clock is the recording's: each message waits, in simulated time, for its receive time and
+is stamped with it, so every timer of the trader (housekeeping, risk samples, broker latency)
+runs between the messages where it would have run live, at max speed.
+
     feed = ReplayFeed(["data/binance-usdm-btcusdt-20240808.jsonl.gz"], bus, market, speed=None)
     summary = await feed.run()      # ReplaySummary; str(summary) is one line for the CLI
 """
@@ -24,14 +29,15 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from trader.bus import EventBus
 from trader.events import FeedConnected, FeedDisconnected
 from trader.feeds.base import ExchangeHandler
 from trader.market import MarketState
 
-__all__ = ["ReplayFeed", "ReplaySummary", "detect_exchange", "read_messages", "make_handler"]
+__all__ = ["ReplayFeed", "ReplaySummary", "detect_exchange", "read_messages", "make_handler",
+           "first_receive_time"]
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 22  # bytes read at a time
@@ -100,6 +106,15 @@ def read_messages(path: str | Path) -> Iterator[tuple[float, bytes]]:
         yield ts, payload
 
 
+def first_receive_time(paths: Sequence[str | Path]) -> float:
+    """The earliest receive time of the recordings (where a simulated clock starts)."""
+    times = [next((ts for ts, _ in read_messages(p)), None) for p in paths]
+    known = [t for t in times if t is not None]
+    if not known:
+        raise ValueError(f"replay files {', '.join(map(str, paths))}: no message with a receive time")
+    return min(known)
+
+
 def _file_symbol(path: Path) -> str | None:
     """The symbol a single-symbol recording is about (its first ``"s":"..."`` field), else None."""
     with _open(path) as f:
@@ -161,6 +176,13 @@ class ReplayFeed:
         self.market = market
         self.handler = handler or make_handler(self.exchange, bus, market)
         self.stats = self.handler.stats
+        self.clock: Callable[[], float] = time.time
+        self.simulated = False
+
+    def use_simulated_time(self, clock: Callable[[], float]) -> None:
+        """Pace by and stamp with the recording's receive times on ``clock`` (the simulated loop's)."""
+        self.clock = clock
+        self.simulated = True
 
     def _messages(self) -> Iterator[tuple[float, bytes]]:
         """(receive time, raw message) of every file, merged by receive time; the handler's
@@ -184,12 +206,12 @@ class ReplayFeed:
         start_rejected = sum(stats.rejected.values())
         start_gaps = sum(stats.sequence_gaps.values())
         start_counts = dict(self.handler.counts)
-        stats.mark_connected(time.time())
-        self.bus.publish(FeedConnected(self.exchange, time.time()))
+        clock = self.clock
+        stats.mark_connected(clock())
+        self.bus.publish(FeedConnected(self.exchange, clock()))
         _log.info("replay started", extra={"exchange": self.exchange, "files": [str(p) for p in self.paths],
                                            "speed": self.speed or "max"})
         on_message = self.handler.on_message
-        clock = time.time
         wall_start = time.monotonic()
         first_ts = last_ts = None
         speed = self.speed
@@ -200,6 +222,12 @@ class ReplayFeed:
                 if first_ts is None:
                     first_ts = recv_ts
                 last_ts = recv_ts
+                if self.simulated:
+                    ahead = recv_ts - clock()
+                    if ahead > 0:  # the simulated loop runs the timers due first, then jumps here
+                        await asyncio.sleep(ahead)
+                    on_message(raw, recv_ts)
+                    continue
                 if speed is None:
                     n += 1
                     if n == _YIELD_EVERY:
@@ -215,7 +243,7 @@ class ReplayFeed:
             raise
         finally:
             stats.mark_disconnected("stopped", None)
-            self.bus.publish(FeedDisconnected(self.exchange, time.time(), reason))
+            self.bus.publish(FeedDisconnected(self.exchange, clock(), reason))
         summary = ReplaySummary(
             exchange=self.exchange,
             files=tuple(str(p) for p in self.paths),

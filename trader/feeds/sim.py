@@ -100,6 +100,10 @@ class SimFeed:
         self._states = [market.symbol(exchange, s) for s in self.symbols]
         self._last_mark = 0.0
 
+    def use_simulated_time(self, clock: Callable[[], float]) -> None:
+        """Run on ``clock`` (``trader.simclock``): its loop makes each step's sleep free of wall time."""
+        self.clock = clock
+
     # --- drill hooks ----------------------------------------------------------------------
 
     def shock(self, symbol: str | None = None, drop_ratio: float = 0.35, over_seconds: float = 60.0) -> None:

@@ -1,0 +1,7 @@
+"""``python -m tuning``: see ``tuning/cli.py``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
