@@ -17,10 +17,10 @@ be one more ``"module:Class"`` field of the same entry, registered beside the fe
     'wss://ws.okx.com:8443/ws/v5/public'
     >>> recorded_exchange(b'1652400000.1: {"arg":{"channel":"trades","instId":"BTC-USDT-SWAP"},"data":[]}')
     'okx'
-    >>> exchange("kraken")
+    >>> exchange("kraken")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: exchange 'kraken': expected one of binance, bybit, okx
+    ValueError: exchange 'kraken': expected one of binance, bybit, ...
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ test keeps equal to ``PLACEMENT_FAILURE_REASONS`` (prometheus/rules/execution.ym
     ('buy', 'sell')
     >>> set(PLACEMENT_FAILURE_REASONS) < set(REJECT_REASONS)
     True
-    >>> EXCHANGES  # from the one registration per exchange, trader/exchanges.py
-    ('binance', 'bybit', 'okx')
+    >>> "okx" in EXCHANGES  # the names of the registrations in trader/exchanges.py
+    True
 """
 
 from __future__ import annotations
