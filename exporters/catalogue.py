@@ -91,17 +91,19 @@ def render_catalogue() -> str:
         "",
         "Columns: *series* is the upper bound of the number of series, as a product of",
         ", ".join(f"{k} = {v}" for k, v in SCENARIO_TEXT.items()) + "; a histogram series set",
-        "counts its `_bucket` lines plus `_count` and `_sum`. *answers* names the figure of the seeds'",
-        "coverage list (docs of the systems this project replaces: 000-004) that the metric serves.",
+        "counts its `_bucket` lines plus `_count` and `_sum`. *requirement* names the figure the metric",
+        "provides from the source documents (`shared/seeds/000`-`004`: the systems this project",
+        "replaces), by document number.",
         "",
     ]
     for title, module, specs in FAMILIES:
         lines += [f"## {title} (`exporters/{module.__name__.split('.')[-1]}.py`)", "",
-                  "| name | type | unit | labels | series | help | answers |", "|---|---|---|---|---|---|---|"]
+                  "| name | type | unit | labels | series | help | requirement |", "|---|---|---|---|---|---|---|"]
         for spec in specs:
             labels = ", ".join(f"`{label}`" for label in spec.labels) or "—"
+            help_text = spec.help + (f" Absent {spec.absent}." if spec.absent else "")
             lines.append(f"| `{spec.name}` | {spec.type} | {spec.unit or '—'} | {labels} | {spec.series} "
-                         f"| {_cell(spec.help)} | {_cell(spec.answers)} |")
+                         f"| {_cell(help_text)} | {_cell(spec.requirement)} |")
         histograms = [s for s in specs if s.type == "histogram"]
         if histograms:
             lines.append("")

@@ -8,7 +8,7 @@ prometheus_client's registry calls ``collect()``, which does both at once with t
     >>> from trader.snapshot import TraderSnapshot
     >>> from prometheus_client import CollectorRegistry, generate_latest
     >>> from exporters.families import MetricSpec
-    >>> FEEDS = MetricSpec("trader_demo_feeds", "gauge", "Feeds configured.", unit="", answers="-")
+    >>> FEEDS = MetricSpec("trader_demo_feeds", "gauge", "Feeds configured.", unit="", requirement="-")
     >>> class Feeds(Collector):
     ...     specs = (FEEDS,)
     ...     def emit(self, snapshot, state, sink):

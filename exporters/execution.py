@@ -20,58 +20,53 @@ from prometheus_client.registry import CollectorRegistry
 
 from exporters.collector import Collector, SnapshotSource, exchanges_of, markets_of
 from exporters.families import HistogramState, MetricSpec, known_then_seen
-from exporters.trading import SIDES
-from trader.broker import REJECT_REASONS
 from trader.bus import EventBus
 from trader.events import ApiRequest, OrderAccepted, OrderFilled
 from trader.snapshot import TraderSnapshot
+from trader.vocabulary import API_STATUSES, ORDER_STATUSES, ORDER_TYPES, REJECT_REASONS, SIDES
 
-__all__ = ["OrdersCollector", "ExecutionEvents", "ORDER_STATUSES", "ORDER_TYPES", "API_STATUSES",
-           "LATENCY_BUCKETS", "SLIPPAGE_BUCKETS"]
-
-ORDER_STATUSES = ("submitted", "filled", "rejected", "canceled")
-ORDER_TYPES = ("market", "limit", "post_only", "stop")
-API_STATUSES = ("ok", "error")
+__all__ = ["OrdersCollector", "ExecutionEvents", "LATENCY_BUCKETS", "SLIPPAGE_BUCKETS"]
 
 BUCKETS_WHY = """\
-Latency (order acknowledgement and API request), seconds, 5 ms .. 5 s: the alert threshold (500 ms,
-seeds 000 and 002) is a bucket bound, so the share of requests slower than it is exact; 5-100 ms
-resolves the simulated broker and a healthy exchange; 1-5 s shows outages and the latency drill.
-Slippage, basis points, 0 .. 250: the alert threshold (50 bps, seed 001) is a bound; 1-10 bps is
-where normal taker fills land. Favourable fills count as 0 bps of adverse slippage: the metric is
-adverse slippage, and OpenMetrics forbids a negative histogram sum."""
+Latency (order acknowledgement and API request), seconds, 5 ms .. 5 s: the alert threshold
+(500 ms, source documents 000 and 002) is a bucket bound, so the share of requests slower than it
+is exact; 5-100 ms resolves the simulated broker and a healthy exchange; 1-5 s shows outages and
+the latency drill. Slippage, basis points, 0 .. 250: the alert threshold (50 bps, source document
+001) is a bound; 1-10 bps is where normal taker fills land. Favourable fills count as 0 bps of
+adverse slippage: the metric is adverse slippage, and OpenMetrics forbids a negative histogram sum."""
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 SLIPPAGE_BUCKETS = (0.0, 1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0)
 
 ORDERS = MetricSpec("trader_orders_total", "counter", "Orders by status (submitted, filled, rejected, canceled).",
                     ("account", "exchange", "symbol", "side", "status"), unit="",
-                    answers="orders by exchange/symbol/side/status, fill rate (001)",
-                    series="A*M*2*4")
+                    requirement="orders by exchange/symbol/side/status, fill rate (001)",
+                    series=f"A*M*{len(SIDES)}*{len(ORDER_STATUSES)}")
 ORDERS_BY_TYPE = MetricSpec("trader_orders_by_type_total", "counter", "Orders by order type and status.",
                             ("account", "exchange", "order_type", "status"), unit="",
-                            answers="post-only success, fill rate (001)", series="A*E*4*4")
-# The reason tells a real placement failure (api_error, insufficient_margin: what
+                            requirement="post-only success, fill rate (001)",
+                            series=f"A*E*{len(ORDER_TYPES)}*{len(ORDER_STATUSES)}")
+# The reason tells a real placement failure (vocabulary.PLACEMENT_FAILURE_REASONS: what
 # TraderOrderFailuresHigh counts) from the order type doing its job (reduce_only, post_only_would_take).
 ORDER_REJECTIONS = MetricSpec("trader_order_rejections_total", "counter",
-                              "Orders the broker rejected, by reason (trader.broker.REJECT_REASONS).",
+                              "Orders the broker rejected, by reason (trader.vocabulary.REJECT_REASONS).",
                               ("account", "exchange", "reason"), unit="",
-                              answers="order placement failures (002 > 5 %) told from benign rejections",
+                              requirement="order placement failures (002 > 5 %) told from benign rejections",
                               series=f"A*E*{len(REJECT_REASONS)}")
 API_REQUESTS = MetricSpec("trader_api_requests_total", "counter", "Exchange API requests by outcome.",
                           ("exchange", "endpoint", "status"), unit="",
-                          answers="API requests and errors by exchange and endpoint (000 > 5 %, 001 > 1 %)",
-                          series="N*2")
+                          requirement="API requests and errors by exchange and endpoint (000 > 5 %, 001 > 1 %)",
+                          series=f"N*{len(API_STATUSES)}")
 ORDER_LATENCY = MetricSpec("trader_order_latency_seconds", "histogram", "Order submission to acknowledgement.",
                            ("exchange",), unit="seconds", buckets=LATENCY_BUCKETS,
-                           answers="order latency (000, 002 > 500 ms)", series="E*13")
+                           requirement="order latency (000, 002 > 500 ms)", series="E*13")
 SLIPPAGE = MetricSpec("trader_slippage_bps", "histogram",
                       "Adverse slippage of taker fills against the mid at submission, in basis points.",
                       ("account", "exchange"), unit="bps", buckets=SLIPPAGE_BUCKETS,
-                      answers="slippage bps (001 > 50 bps)", series="A*E*12")
+                      requirement="slippage bps (001 > 50 bps)", series="A*E*12")
 API_DURATION = MetricSpec("trader_api_request_duration_seconds", "histogram", "Exchange API request duration.",
                           ("exchange", "endpoint"), unit="seconds", buckets=LATENCY_BUCKETS,
-                          answers="API latency by exchange and endpoint (000, 002 > 500 ms)", series="N*13")
+                          requirement="API latency by exchange and endpoint (000, 002 > 500 ms)", series="N*13")
 
 
 def _endpoints(snapshot: TraderSnapshot) -> list[tuple[str, str]]:

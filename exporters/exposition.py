@@ -11,7 +11,7 @@ Both sinks drop non-finite values and negative counter values (OpenMetrics forbi
 Prometheus would read a drop as a counter reset) and count the drops in ``dropped``.
 
     >>> from exporters.families import MetricSpec
-    >>> spec = MetricSpec("trader_demo_usdt", "gauge", "Demo.", ("account",), unit="usdt", answers="-")
+    >>> spec = MetricSpec("trader_demo_usdt", "gauge", "Demo.", ("account",), unit="usdt", requirement="-")
     >>> sink = FastSink()
     >>> sink.add(spec, ("main",), 12.5); sink.add(spec, ("spare",), float("nan"))
     >>> print(sink.render(openmetrics=False), end="")

@@ -2,22 +2,31 @@
 
 A ``MetricSpec`` is written once per metric in its family module (``trading.py``...). The same
 object drives the fast writer (``exposition.py``), the prometheus_client families that ``collect()``
-yields, and the generated catalogue ``docs/metrics.md``.
+yields, and the generated docs (``docs/metrics.md``, the tables of ``docs/architecture.md``).
+
+A per-account figure read straight off ``AccountSnapshot`` names the field it ``reads``; its
+family's collector emits every such spec in one loop, so adding one is one ``account_gauge``
+line (and the snapshot field with its producer). A figure that is ``None`` is not exposed.
 
     >>> spec = MetricSpec("trader_demo_total", "counter", "Demo events.", ("exchange",),
-    ...                   unit="", answers="nothing", series="E")
+    ...                   unit="", requirement="nothing", series="E")
     >>> spec.family_name, spec.line_prefix(("okx",))
     ('trader_demo', 'trader_demo_total{exchange="okx"} ')
+    >>> equity = account_gauge("trader_demo_equity_usdt", "Demo.", reads="equity_usdt", unit="usdt", requirement="-")
+    >>> class Account: equity_usdt = 10_240.5
+    >>> equity.read(Account)
+    10240.5
 """
 
 from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from typing import Iterable
+from operator import attrgetter
+from typing import Any, Callable, Iterable
 
 __all__ = ["MetricSpec", "HistogramState", "known_then_seen", "escape_label_value", "account_gauge",
-           "ACCOUNT", "ACCOUNT_MARKET"]
+           "emit_account_figures", "ACCOUNT", "ACCOUNT_MARKET"]
 
 _TYPES = ("gauge", "counter", "histogram")
 
@@ -36,18 +45,24 @@ def _format_bound(bound: float) -> str:
 
 
 class MetricSpec:
-    """One metric family: name, type, help, labels and the coverage figure it answers.
+    """One metric family: name, type, help, labels, and the requirement it serves.
+
+    ``requirement`` names the figure of the source documents (shared/seeds/000-004, the systems
+    this project replaces) the metric provides; ``absent`` says when the series is left out
+    (e.g. "until enough returns"), for the docs; ``reads`` names the snapshot field (dotted) a
+    figure is read from, when it is read straight off one.
 
     Hashes by identity (specs are module constants) so the writer's per-render dict lookups stay
     cheap, and caches the formatted series prefix per label values: a series' name and labels are
     escaped and joined once in the process' life, not once per scrape.
     """
 
-    __slots__ = ("name", "type", "help", "labels", "unit", "answers", "buckets", "series",
-                 "family_name", "text_header", "openmetrics_header", "_prefixes", "_bucket_strings")
+    __slots__ = ("name", "type", "help", "labels", "unit", "requirement", "absent", "reads", "read", "buckets",
+                 "series", "family_name", "text_header", "openmetrics_header", "_prefixes", "_bucket_strings")
 
     def __init__(self, name: str, type: str, help: str, labels: tuple[str, ...] = (), *,
-                 unit: str, answers: str, series: str = "1", buckets: tuple[float, ...] = ()) -> None:
+                 unit: str, requirement: str, series: str = "1", buckets: tuple[float, ...] = (),
+                 absent: str = "", reads: str | None = None) -> None:
         if type not in _TYPES:
             raise ValueError(f"metric {name}: type {type!r} is not one of {', '.join(_TYPES)}")
         if type == "counter" and not name.endswith("_total"):
@@ -61,7 +76,10 @@ class MetricSpec:
         self.help = help
         self.labels = tuple(labels)
         self.unit = unit
-        self.answers = answers
+        self.requirement = requirement
+        self.absent = absent
+        self.reads = reads
+        self.read: Callable[[Any], Any] | None = attrgetter(reads) if reads else None
         self.buckets = tuple(float(b) for b in buckets)
         # At most how many series, as a product of the catalogue's scale variables (A accounts,
         # E exchanges, M markets, S strategies per account, P positions, N API endpoints, D drills).
@@ -113,10 +131,23 @@ ACCOUNT = ("account",)
 ACCOUNT_MARKET = ("account", "exchange", "symbol")
 
 
-def account_gauge(name: str, help: str, labels: tuple[str, ...] = ACCOUNT, *, unit: str, answers: str,
-                  series: str = "A") -> MetricSpec:
-    """A gauge with one series per account (or per ``labels``): the shape of most trading and risk figures."""
-    return MetricSpec(name, "gauge", help, labels, unit=unit, answers=answers, series=series)
+def account_gauge(name: str, help: str, labels: tuple[str, ...] = ACCOUNT, *, unit: str, requirement: str,
+                  series: str = "A", reads: str | None = None, absent: str = "") -> MetricSpec:
+    """A gauge with one series per account (or per ``labels``): the shape of most trading and risk
+    figures. ``reads``: the ``AccountSnapshot`` field it is read from, for ``emit_account_figures``."""
+    return MetricSpec(name, "gauge", help, labels, unit=unit, requirement=requirement, series=series,
+                      reads=reads, absent=absent)
+
+
+def emit_account_figures(specs: Iterable[MetricSpec], account: Any, sink: Any) -> None:
+    """One series per spec for ``account`` (an ``AccountSnapshot``), from the field each ``reads``;
+    a ``None`` figure (no Sharpe before enough returns...) is not exposed."""
+    add = sink.add
+    key = (account.name,)
+    for spec in specs:
+        value = spec.read(account)
+        if value is not None:
+            add(spec, key, value)
 
 
 class HistogramState:

@@ -5,7 +5,7 @@ a ``Frame`` (snapshot + histogram copies: microseconds of loop time) and formats
 thread, so a scrape never holds the market-data path for the length of a render.
 
 - ``GET /metrics``: Prometheus text format 0.0.4, or OpenMetrics 1.0.0 when the ``Accept`` header
-  asks for ``application/openmetrics-text`` (Prometheus does).
+  prefers it (Prometheus does; ``exporters/negotiation.py`` weighs the media ranges).
 - ``GET /healthz``: 200 ``{"status": "ok"}`` while the process serves requests.
 - ``GET /readyz``: 200 when every feed is connected and its newest message is at most
   ``stale_after`` seconds old, else 503; the body says which feed is not.
@@ -28,6 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
 from exporters.exposition import OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE
+from exporters.negotiation import wants_openmetrics
 from exporters.registry import TraderRegistry, build_registry
 from trader.snapshot import TraderSnapshot
 
@@ -128,7 +129,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         try:
             if path == "/metrics":
-                openmetrics = "application/openmetrics-text" in self.headers.get("Accept", "")
+                openmetrics = wants_openmetrics(self.headers.get("Accept"))
                 frame = app.on_loop(app.registry.capture)
                 body = app.registry.render(frame, openmetrics, yield_gil=True).encode()
                 self._send(200, OPENMETRICS_CONTENT_TYPE if openmetrics else TEXT_CONTENT_TYPE, body)

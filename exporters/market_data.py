@@ -9,46 +9,44 @@ from __future__ import annotations
 
 from exporters.collector import Collector
 from exporters.families import MetricSpec, known_then_seen
-from exporters.trading import SIDES
 from trader.snapshot import TraderSnapshot
+from trader.vocabulary import ANOMALY_REASONS, FEED_REJECT_REASONS, SIDES
 
-__all__ = ["MarketDataCollector", "REJECT_REASONS", "ANOMALY_REASONS"]
-
-REJECT_REASONS = ("parse_error", "schema", "invalid_value")
-ANOMALY_REASONS = ("zscore", "price_change", "volume_spike", "price_spike")
+__all__ = ["MarketDataCollector"]
 
 _E = ("exchange",)
 _ES = ("exchange", "symbol")
 
 FEED_UP = MetricSpec("trader_feed_up", "gauge", "1 while the exchange WebSocket is connected and subscribed, else 0.",
-                     _E, unit="", answers="WebSocket up (002 disconnected > 1 min)", series="E")
+                     _E, unit="", requirement="WebSocket up (002 disconnected > 1 min)", series="E")
 FEED_RECONNECTS = MetricSpec("trader_feed_reconnects_total", "counter", "WebSocket reconnections.",
-                             _E, unit="", answers="WebSocket reconnects (002)", series="E")
+                             _E, unit="", requirement="WebSocket reconnects (002)", series="E")
 FEED_MESSAGES = MetricSpec("trader_feed_messages_total", "counter", "Market-data messages read.",
-                           _E, unit="", answers="anomaly rate denominator, WebSocket uptime (001, 002)", series="E")
+                           _E, unit="", requirement="anomaly rate denominator, WebSocket uptime (001, 002)", series="E")
 FEED_REJECTED = MetricSpec("trader_feed_messages_rejected_total", "counter",
                            "Market-data messages rejected, by reason.",
-                           ("exchange", "reason"), unit="", answers="errors by exchange (000, 002)", series="E*3")
+                           ("exchange", "reason"), unit="", requirement="errors by exchange (000, 002)",
+                           series=f"E*{len(FEED_REJECT_REASONS)}")
 FEED_SEQUENCE_GAPS = MetricSpec("trader_feed_sequence_gaps_total", "counter",
                                 "Order-book sequence gaps that forced a resync.", _ES, unit="",
-                                answers="market-data integrity (001 stale prices)", series="M")
+                                requirement="market-data integrity (001 stale prices)", series="M")
 FEED_LAST_MESSAGE = MetricSpec("trader_feed_last_message_timestamp_seconds", "gauge",
                                "Local receive time (Unix seconds) of the last message for the symbol.", _ES,
-                               unit="seconds", answers="market-data staleness (001 stale prices)", series="M")
+                               unit="seconds", requirement="market-data staleness (001 stale prices)", series="M")
 MARK_PRICE = MetricSpec("trader_mark_price_usdt", "gauge", "Exchange mark price.", _ES,
-                        unit="usdt", answers="prices for liquidation distance (001)", series="M")
+                        unit="usdt", requirement="prices for liquidation distance (001)", series="M")
 FUNDING_RATE = MetricSpec("trader_funding_rate", "gauge", "Funding rate per funding interval (0.0001 = 0.01 %).", _ES,
-                          unit="", answers="funding PnL (001)", series="M")
+                          unit="", requirement="funding PnL (001)", series="M")
 ANOMALY_CHECKS = MetricSpec("trader_anomaly_checks_total", "counter", "Market-data anomaly checks run.", _ES,
-                            unit="", answers="anomaly rate denominator (001 > 1 %)", series="M")
+                            unit="", requirement="anomaly rate denominator (001 > 1 %)", series="M")
 ANOMALIES = MetricSpec("trader_anomalies_total", "counter", "Market-data anomalies by detector.",
                        ("exchange", "symbol", "reason"), unit="",
-                       answers="anomaly counts: z-score > 3, price change > 5 %, volume spike > 2x, price spike (003)",
-                       series="M*4")
+                       requirement="anomaly counts: z-score > 3, price change > 5 %, volume spike > 2x, price spike (003)",
+                       series=f"M*{len(ANOMALY_REASONS)}")
 MARKET_LIQUIDATIONS = MetricSpec("trader_market_liquidations_total", "counter",
                                  "Forced liquidations the exchange published (not ours), by side.",
-                                 ("exchange", "symbol", "side"), unit="", answers="market liquidations (001)",
-                                 series="M*2")
+                                 ("exchange", "symbol", "side"), unit="", requirement="market liquidations (001)",
+                                 series=f"M*{len(SIDES)}")
 
 
 class MarketDataCollector(Collector):
@@ -65,7 +63,7 @@ class MarketDataCollector(Collector):
             add(FEED_UP, (exchange,), 1 if feed.connected else 0)
             add(FEED_RECONNECTS, (exchange,), feed.reconnects)
             add(FEED_MESSAGES, (exchange,), feed.messages)
-            for reason in known_then_seen(REJECT_REASONS, feed.rejected):
+            for reason in known_then_seen(FEED_REJECT_REASONS, feed.rejected):
                 add(FEED_REJECTED, (exchange, reason), feed.rejected.get(reason, 0))
             for symbol in known_then_seen(symbols.get(exchange, ()), feed.sequence_gaps):
                 add(FEED_SEQUENCE_GAPS, (exchange, symbol), feed.sequence_gaps.get(symbol, 0))

@@ -35,23 +35,23 @@ LAG_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 HOST_CPU = MetricSpec("trader_host_cpu_utilisation_ratio", "gauge",
                       "Host CPU busy share since the previous scrape, 0..1.", unit="ratio",
-                      answers="CPU (000 > 75 % warning, > 90 % critical)", series="1")
+                      requirement="CPU (000 > 75 % warning, > 90 % critical)", series="1")
 HOST_MEMORY = MetricSpec("trader_host_memory_utilisation_ratio", "gauge",
                          "Host memory in use (total - available) / total, 0..1.", unit="ratio",
-                         answers="memory (000 > 75 % warning, > 90 % critical)", series="1")
+                         requirement="memory (000 > 75 % warning, > 90 % critical)", series="1")
 HOST_DISK = MetricSpec("trader_host_disk_utilisation_ratio", "gauge",
                        "Used share of the filesystem holding the data directory, 0..1.", unit="ratio",
-                       answers="disk (000 > 80 % warning, > 90 % critical)", series="1")
+                       requirement="disk (000 > 80 % warning, > 90 % critical)", series="1")
 EVENT_LOOP_LAG = MetricSpec("trader_event_loop_lag_seconds", "histogram",
                             "How late the trader's event loop ran a timer.", unit="seconds",
-                            buckets=LAG_BUCKETS, answers="event-loop lag of the trader process", series="13")
+                            buckets=LAG_BUCKETS, requirement="event-loop lag of the trader process", series="13")
 BUILD_INFO = MetricSpec("trader_build_info", "gauge", "Always 1; the labels carry the build.",
-                        ("version", "python_version"), unit="", answers="version (one series carries it)", series="1")
+                        ("version", "python_version"), unit="", requirement="version (one series carries it)", series="1")
 DRILL_ACTIVE = MetricSpec("trader_drill_active", "gauge", "1 while the drill runs, else 0.", ("drill",),
-                          unit="", answers="drills (which alert a drill should fire)", series="D")
+                          unit="", requirement="drills (which alert a drill should fire)", series="D")
 DROPPED_SAMPLES = MetricSpec("trader_exporter_dropped_samples_total", "counter",
                              "Samples not exposed because the value was NaN, infinite, or a negative counter.",
-                             unit="", answers="honest values: drops of non-finite figures are counted", series="1")
+                             unit="", requirement="honest values: drops of non-finite figures are counted", series="1")
 
 
 class HostCollector(Collector):

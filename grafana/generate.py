@@ -52,6 +52,24 @@ def render_all() -> dict[str, str]:
     return rendered
 
 
+def alert_panels(rendered: dict[str, str]) -> dict[str, tuple[str, int, str, str]]:
+    """alert -> (dashboard uid, panel id, dashboard title, panel title) of the panel that declares
+    it (``alerts=`` in the sources); an alert declared by two panels raises, naming both."""
+    from trader_dashboards import declared_alerts  # beside the sources, on sys.path once loaded
+
+    found: dict[str, tuple[str, int, str, str]] = {}
+    for text in rendered.values():
+        dashboard = json.loads(text)
+        for panel in dashboard["panels"]:
+            for alert in declared_alerts(panel):
+                where = (dashboard["uid"], panel["id"], dashboard["title"], panel["title"])
+                if alert in found:
+                    raise ValueError(f"alert {alert}: declared by two panels, {found[alert][:2]} and {where[:2]}; "
+                                     "one panel shows an alert")
+                found[alert] = where
+    return found
+
+
 def stale_files(rendered: dict[str, str]) -> list[str]:
     """Committed files that differ from ``rendered``, are missing, or have no source any more."""
     existing = {p.name for p in OUTPUT_DIR.glob("*.json")}

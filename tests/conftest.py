@@ -10,17 +10,14 @@ the tail of their logs is attached to the report of a test that fails.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # make `tests.support` importable
-
-from tests.support.alertmanager import AlertmanagerServer  # noqa: E402
-from tests.support.processes import LIVE_PROCESSES  # noqa: E402
-from tests.support.prometheus import PrometheusServer  # noqa: E402
-from tests.support.trader import REPO_ROOT, TraderProcess  # noqa: E402
+from tests.support.alertmanager import AlertmanagerServer
+from tests.support.processes import LIVE_PROCESSES
+from tests.support.prometheus import PrometheusServer
+from tests.support.trader import REPO_ROOT, TraderProcess
 
 _started_by_item = pytest.StashKey[list]()
 

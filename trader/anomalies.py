@@ -1,8 +1,8 @@
-"""Market-data anomaly detector (seed 003): z-score, price change, volume spike, price spike.
+"""Market-data anomaly detector (source document 003): z-score, price change, volume spike, price spike.
 
 Trades are aggregated into 1-second bars per (exchange, symbol), on the exchange's timestamps (so
 a replay at any speed finds the same anomalies). When a bar closes, it is checked against the
-rolling window of the previous ``window`` bars (seed 003: 100 bars, at least 50 before judging):
+rolling window of the previous ``window`` bars (source document 003: 100 bars, at least 50 before judging):
 
 - ``zscore``: the bar's return is more than ``zscore_threshold`` (3) standard deviations from the
   window's mean return, and moved at least ``zscore_min_move`` (0.1 %);
@@ -40,15 +40,15 @@ __all__ = ["AnomalyDetector", "AnomalyConfig"]
 
 @dataclass(frozen=True)
 class AnomalyConfig:
-    window: int = 100  # bars in the rolling window (seed 003: window_size=100)
-    min_bars: int = 50  # seed 003: "at least 50 candles" before judging
-    zscore_threshold: float = 3.0  # seed 003: z_score_threshold=3.0
+    window: int = 100  # bars in the rolling window (source document 003: window_size=100)
+    min_bars: int = 50  # source document 003: "at least 50 candles" before judging
+    zscore_threshold: float = 3.0  # source document 003: z_score_threshold=3.0
     # A 1-second return must also move 0.1 %: in calm markets the window's std is a few basis
     # points and 3 sigma is noise (the calm 2024 BTC recording never moved 0.1 % in a second).
     zscore_min_move: float = 0.001
-    price_change_threshold: float = 0.05  # seed 003: 5 % (as a ratio here)
+    price_change_threshold: float = 0.05  # source document 003: 5 % (as a ratio here)
     price_change_bars: int = 60  # the change is measured over one minute of 1-second bars
-    volume_spike_ratio: float = 2.0  # seed 003: volume_spike_threshold=2.0
+    volume_spike_ratio: float = 2.0  # source document 003: volume_spike_threshold=2.0
     volume_spike_min_trades: int = 5
     price_spike_ratio: float = 3.0  # range wider than 3x the window's mean range
     price_spike_min_range: float = 0.002  # and wider than 0.2 % of the price

@@ -30,7 +30,7 @@ class InvalidValue(ValueError):
 
 
 class OrderBook:
-    __slots__ = ("bids", "asks", "_best_bid", "_best_ask", "updates")
+    __slots__ = ("bids", "asks", "_best_bid", "_best_ask")
 
     def __init__(self) -> None:
         self.bids: dict[float, float] = {}
@@ -38,7 +38,6 @@ class OrderBook:
         # None means "unknown, recompute on read" (the best level was deleted or the book reset).
         self._best_bid: float | None = None
         self._best_ask: float | None = None
-        self.updates = 0  # applied updates, a plain counter for tests and stats
 
     def clear(self) -> None:
         self.bids.clear()
@@ -74,16 +73,6 @@ class OrderBook:
             elif book.pop(price, None) is not None and price == best:
                 best = None
         self._best_ask = best if book else None
-        self.updates += 1
-
-    def apply_raw(self, bids: list, asks: list) -> None:
-        """Apply levels as the exchanges send them: ``[["61800.20", "2.507", ...], ...]``.
-
-        Parses each touched level once (price, quantity); untouched levels are never re-read.
-        Raises InvalidValue on NaN/inf/non-positive prices, ValueError/TypeError/IndexError on a
-        malformed level (the caller counts it).
-        """
-        self.apply(parse_levels(bids), parse_levels(asks))
 
     def best_bid(self) -> float | None:
         if self._best_bid is None and self.bids:

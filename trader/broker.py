@@ -34,25 +34,17 @@ from .api_stats import ApiStats
 from .bus import EventBus
 from .config import PaperConfig
 from .events import (
-    FundingPaid, OrderAccepted, OrderCanceled, OrderFilled, OrderRejected, OrderSubmitted, OrderType,
-    PositionClosed, PositionLiquidated, Side,
+    FundingPaid, OrderAccepted, OrderCanceled, OrderFilled, OrderRejected, OrderSubmitted, PositionClosed,
+    PositionLiquidated,
 )
 from .limits import LimitsGate, OrderIntent
 from .market import MarketState
 from .portfolio import Account
+from .vocabulary import OrderType, RejectReason, Side
 
-__all__ = ["Order", "SimulatedExchange", "PaperBroker", "ORDER_ENDPOINTS", "REJECT_REASONS",
-           "PLACEMENT_FAILURE_REASONS"]
+__all__ = ["Order", "SimulatedExchange", "PaperBroker"]
 
 _log = logging.getLogger("trader.broker")
-ORDER_ENDPOINTS = ("order", "cancel")
-# Why the broker rejects an order: the whole, bounded set (a metric label). Real placement
-# failures, which a user must hear about: ``api_error`` (the exchange API failed the request) and
-# ``insufficient_margin`` (the account cannot fund the order). Benign, the order doing its job:
-# ``reduce_only`` (a reduce-only exit whose position is already gone) and
-# ``post_only_would_take`` (a post-only order refused because it would cross the book).
-REJECT_REASONS = ("api_error", "insufficient_margin", "reduce_only", "post_only_would_take")
-PLACEMENT_FAILURE_REASONS = ("api_error", "insufficient_margin")  # what TraderOrderFailuresHigh counts
 _BOOK_DEPTH = 20  # levels walked by a taker fill; beyond them the last level's price is used
 _EPS = 1e-12
 
@@ -87,9 +79,6 @@ class Order:
     def done(self) -> bool:
         return self.status in ("filled", "canceled", "rejected")
 
-    @property
-    def signed_remaining(self) -> float:
-        return self.remaining if self.side == "buy" else -self.remaining
 
 
 class SimulatedExchange:
@@ -382,7 +371,7 @@ class PaperBroker:
             self._drop_reduce_only(order.exchange, order.symbol)
         self._notify(order)
 
-    def _reject(self, order: Order, reason: str) -> None:
+    def _reject(self, order: Order, reason: RejectReason) -> None:
         order.status, order.reason = "rejected", reason
         self.orders.pop(order.order_id, None)
         self._count(order, "rejected")

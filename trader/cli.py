@@ -19,12 +19,15 @@ import sys
 import time
 from typing import Callable, NoReturn, Sequence
 
-from .config import DEFAULT_SYMBOLS, EXCHANGES, Config, ConfigError, load_config, with_overrides
+from stacklog import configure_logging
+
+from .config import DEFAULT_SYMBOLS, Config, ConfigError, load_config, with_overrides
 from .drills import DRILLS
 from .engine import Trader
+from .exchanges import titles
 from .feeds.sim import sim_symbols
 from . import simrun
-from stacklog import configure_logging
+from .vocabulary import EXCHANGES, FEED_KINDS
 
 __all__ = ["build_parser", "build_config", "main"]
 
@@ -107,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="FILE",
                         help="YAML configuration (accounts, strategies, limits, paper broker); "
                              "see trader/config.example.yml. Flags below override its feed and metrics keys.")
-    parser.add_argument("--feed", choices=("live", "sim", "replay"),
+    parser.add_argument("--feed", choices=FEED_KINDS,
                         help="market data: live public WebSockets (default), a seeded simulation, "
                              "or a recording given with --replay")
     parser.add_argument("--replay", metavar="FILE",
@@ -185,7 +188,7 @@ def _recorded_exchange(path: str) -> str:
     except OSError as error:
         raise ConfigError(f"config: --replay = {path!r}: expected a readable recording ({error.strerror})") from None
     except ValueError:
-        raise ConfigError(f"config: --replay = {path!r}: expected Binance, OKX or Bybit messages") from None
+        raise ConfigError(f"config: --replay = {path!r}: expected {titles()} messages") from None
 
 
 async def _maybe_await(value: object) -> object:
@@ -239,8 +242,8 @@ def main(argv: Sequence[str] | None = None, start_exporters: StartExporters | No
         "metrics_port": config.metrics.port, "drill": args.drill})
     try:
         trader = Trader(config, drill=args.drill)
-    except (ConfigError, ValueError, OSError) as error:
-        print(f"config: {error}", file=sys.stderr)
+    except ConfigError as error:  # a setting only the feeds can check (a recording, a symbol); anything else is a bug
+        print(error, file=sys.stderr)
         return 2
     try:
         return asyncio.run(_serve(trader, config, start_exporters))

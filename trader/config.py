@@ -8,7 +8,7 @@ line naming the key, the value and what was expected::
     >>> load_config_text("paper: {taker_fee_ratio: -1}")
     Traceback (most recent call last):
     ...
-    trader.config.ConfigError: config: paper.taker_fee_ratio = -1: expected a number >= 0
+    trader.config.ConfigError: config: paper.taker_fee_ratio = -1: expected a number >= 0 and < 0.01
 
 The documented default file is ``trader/config.example.yml``.
 """
@@ -24,6 +24,8 @@ from typing import Any, Literal
 
 import yaml
 
+from trader.vocabulary import EXCHANGES, FeedKind
+
 __all__ = [
     "ConfigError", "FeedConfig", "PaperConfig", "RiskConfig", "LimitsConfig", "StrategyConfig",
     "AccountConfig", "DrillConfig", "MetricsConfig", "Config", "load_config", "load_config_text",
@@ -32,7 +34,6 @@ __all__ = [
 
 # Liquid USDT-margined perpetuals, most liquid first; ``--symbols N`` takes the first N.
 DEFAULT_SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT", "BNBUSDT", "ADAUSDT", "LINKUSDT")
-EXCHANGES = ("binance", "bybit", "okx")
 
 
 class ConfigError(ValueError):
@@ -46,7 +47,7 @@ def _check(**rules: Any) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class FeedConfig:
-    kind: Literal["live", "sim", "replay"] = "live"
+    kind: FeedKind = "live"
     exchanges: tuple[str, ...] = field(default=("binance",), metadata=_check(choices=EXCHANGES, nonempty=True))
     symbols: tuple[str, ...] = field(default=DEFAULT_SYMBOLS[:3], metadata=_check(nonempty=True))
     replay_path: str | None = None
@@ -58,7 +59,7 @@ class FeedConfig:
 
 @dataclass(frozen=True)
 class PaperConfig:
-    """The paper broker's simulated exchange (seed 004's paper_trading_config)."""
+    """The paper broker's simulated exchange (source document 004's paper_trading_config)."""
 
     maker_fee_ratio: float = field(default=0.0002, metadata=_check(ge=0, lt=0.01))  # 0.02 %
     taker_fee_ratio: float = field(default=0.0005, metadata=_check(ge=0, lt=0.01))  # 0.05 %
@@ -89,8 +90,8 @@ class RiskConfig:
 class LimitsConfig:
     """Hard limits that gate new orders; reduce-only exits always pass."""
 
-    max_drawdown_ratio: float = field(default=0.15, metadata=_check(gt=0, le=1))  # seed 000: halt at 15 %
-    daily_loss_ratio: float = field(default=0.05, metadata=_check(gt=0, le=1))  # seed 000: -5 % of equity
+    max_drawdown_ratio: float = field(default=0.15, metadata=_check(gt=0, le=1))  # source document 000: halt at 15 %
+    daily_loss_ratio: float = field(default=0.05, metadata=_check(gt=0, le=1))  # source document 000: -5 % of equity
     var_usdt: float = field(default=2000.0, metadata=_check(gt=0))
     max_leverage: float = field(default=5.0, metadata=_check(gt=0))
     max_position_usdt: float = field(default=8000.0, metadata=_check(gt=0))

@@ -22,7 +22,7 @@ from typing import Callable, Sequence
 
 from .anomalies import AnomalyDetector
 from .api_stats import ApiStats
-from .broker import ORDER_ENDPOINTS, PaperBroker, SimulatedExchange
+from .broker import PaperBroker, SimulatedExchange
 from .bus import EventBus
 from .config import Config
 from .drills import DRILLS, Drill, DrillContext
@@ -32,12 +32,13 @@ from .market import MarketState
 from .portfolio import Account
 from .snapshot import TraderSnapshot
 from .strategies import Strategy, StrategyContext, make_strategy
+from .vocabulary import ORDER_ENDPOINTS, MarketKey
 
 __all__ = ["Trader", "AccountRuntime"]
 
 _log = logging.getLogger("trader.engine")
 _HOUSEKEEPING_SECONDS = 1.0
-Key = tuple[str, str]
+Key = MarketKey
 
 
 @dataclass
@@ -56,7 +57,7 @@ class Trader:
         self.clock = clock
         self.bus = EventBus()
         self.market = MarketState()
-        self.anomalies = AnomalyDetector(self.bus, self.market)  # seed 003's detector, on every trade
+        self.anomalies = AnomalyDetector(self.bus, self.market)  # source document 003's detector, on every trade
         self.api_stats = ApiStats(self.bus, clock)
         self.exchange = SimulatedExchange(config.paper, self.api_stats, seed=config.feed.seed)
         gate = LimitsGate(self.bus, config.paper.taker_fee_ratio)
@@ -215,9 +216,3 @@ class Trader:
             api_requests=self.api_stats.snapshot(),
             drills=drills,
         )
-
-    @property
-    def ready(self) -> bool:
-        """True once every exchange's feed has delivered a message (for ``/readyz``)."""
-        stats = {s.exchange: s for s in self.market.feed_snapshots()}
-        return all(e in stats and stats[e].messages > 0 for e in self.config.feed.exchanges)

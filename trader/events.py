@@ -22,14 +22,12 @@ of a max-speed replay; the rest are frozen dataclasses.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
-Side = Literal["buy", "sell"]
-OrderType = Literal["market", "limit", "post_only", "stop"]
-Liquidity = Literal["maker", "taker"]
+from trader.vocabulary import (AnomalyReason, FeedRejectReason, Liquidity, OrderType, RejectReason,
+                               RiskRefusalReason, Side)
 
 __all__ = [
-    "Side", "OrderType", "Liquidity",
     "Trade", "Quote", "DepthUpdate", "MarkPrice", "MarketLiquidation",
     "FeedConnected", "FeedDisconnected", "FeedResynced", "MessageRejected", "ApiRequest",
     "Anomaly", "Signal",
@@ -127,7 +125,7 @@ class FeedResynced:
 class MessageRejected:
     exchange: str
     ts: float
-    reason: Literal["parse_error", "schema", "invalid_value"]
+    reason: FeedRejectReason
     detail: str  # short, for the log line; never the whole message
 
 
@@ -148,7 +146,7 @@ class Anomaly:
     exchange: str
     symbol: str
     ts: float
-    reason: Literal["zscore", "price_change", "volume_spike", "price_spike"]
+    reason: AnomalyReason
     value: float
     threshold: float
 
@@ -219,7 +217,7 @@ class OrderRejected:
     symbol: str
     ts: float
     order_type: OrderType
-    reason: str  # one of trader.broker.REJECT_REASONS
+    reason: RejectReason
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +240,7 @@ class RiskRefused:
     exchange: str
     symbol: str
     ts: float
-    reason: Literal["max_drawdown", "daily_loss", "var", "leverage", "position_size", "open_positions", "margin"]
+    reason: RiskRefusalReason
     detail: str
 
 

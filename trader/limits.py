@@ -19,8 +19,9 @@ import logging
 from dataclasses import dataclass
 
 from .bus import EventBus
-from .events import RiskRefused, Side
+from .events import RiskRefused
 from .portfolio import Account
+from .vocabulary import RiskRefusalReason, Side
 
 __all__ = ["OrderIntent", "LimitsGate"]
 
@@ -61,7 +62,7 @@ class LimitsGate:
             "symbol": intent.symbol, "reason": reason, "detail": detail})
         return reason
 
-    def _refusal(self, account: Account, intent: OrderIntent) -> tuple[str, str] | None:
+    def _refusal(self, account: Account, intent: OrderIntent) -> tuple[RiskRefusalReason, str] | None:
         limits = account.limits
         equity = account.equity()
         if account.halted_drawdown:

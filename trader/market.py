@@ -30,12 +30,9 @@ from typing import Iterator
 
 from trader.book import OrderBook
 from trader.snapshot import FeedSnapshot, MarketSnapshot
+from trader.vocabulary import ANOMALY_REASONS, FEED_REJECT_REASONS, SIDES, FeedState, MarketKey
 
-__all__ = ["MarketState", "SymbolState", "FeedStats", "FEED_STATES", "REJECT_REASONS", "ANOMALY_REASONS"]
-
-FEED_STATES = ("connecting", "connected", "backoff", "stopped")
-REJECT_REASONS = ("parse_error", "schema", "invalid_value")
-ANOMALY_REASONS = ("zscore", "price_change", "volume_spike", "price_spike")
+__all__ = ["MarketState", "SymbolState", "FeedStats"]
 
 
 class SymbolState:
@@ -68,7 +65,7 @@ class SymbolState:
         self.last_message_ts: float | None = None  # local receive time
         self.anomaly_checks = 0
         self.anomalies: dict[str, int] = dict.fromkeys(ANOMALY_REASONS, 0)
-        self.liquidations: dict[str, int] = {"buy": 0, "sell": 0}
+        self.liquidations: dict[str, int] = dict.fromkeys(SIDES, 0)
 
     def best_bid(self) -> float | None:
         """The ticker's best bid (fresher on every exchange), else the book's."""
@@ -99,20 +96,20 @@ class SymbolState:
 
 
 class FeedStats:
-    """Health of one exchange's feed. ``state`` is one of FEED_STATES."""
+    """Health of one exchange's feed. ``state`` is one of ``vocabulary.FEED_STATES``."""
 
     __slots__ = ("exchange", "state", "connected", "connected_since", "reconnects", "messages",
                  "rejected", "sequence_gaps", "last_error", "connects")
 
     def __init__(self, exchange: str) -> None:
         self.exchange = exchange
-        self.state = "stopped"
+        self.state: FeedState = "stopped"
         self.connected = False
         self.connected_since: float | None = None
         self.connects = 0  # successful connections; reconnects = connects after the first
         self.reconnects = 0
         self.messages = 0
-        self.rejected: dict[str, int] = dict.fromkeys(REJECT_REASONS, 0)
+        self.rejected: dict[str, int] = dict.fromkeys(FEED_REJECT_REASONS, 0)
         self.sequence_gaps: dict[str, int] = {}  # symbol -> count
         self.last_error: str | None = None
 
@@ -124,7 +121,7 @@ class FeedStats:
         if self.connects > 1:
             self.reconnects += 1
 
-    def mark_disconnected(self, state: str, error: str | None) -> None:
+    def mark_disconnected(self, state: FeedState, error: str | None) -> None:
         self.state = state
         self.connected = False
         self.connected_since = None
@@ -147,7 +144,7 @@ class FeedStats:
 
 class MarketState:
     def __init__(self) -> None:
-        self._symbols: dict[tuple[str, str], SymbolState] = {}
+        self._symbols: dict[MarketKey, SymbolState] = {}
         self._feeds: dict[str, FeedStats] = {}
 
     # --- writers (feeds) ------------------------------------------------------------------
@@ -170,7 +167,7 @@ class MarketState:
     def get(self, exchange: str, symbol: str) -> SymbolState | None:
         return self._symbols.get((exchange, symbol))
 
-    def symbols(self) -> list[tuple[str, str]]:
+    def symbols(self) -> list[MarketKey]:
         return list(self._symbols)
 
     def __iter__(self) -> Iterator[SymbolState]:

@@ -25,11 +25,12 @@ import numpy as np
 from . import risk
 from .config import LimitsConfig, RiskConfig
 from .snapshot import AccountSnapshot, PositionSnapshot, RiskLimitsSnapshot, StrategySnapshot
+from .vocabulary import MarketKey
 
 __all__ = ["Position", "Account", "ClosedTrade"]
 
 _log = logging.getLogger("trader.portfolio")
-Key = tuple[str, str]  # (exchange, symbol)
+Key = MarketKey
 
 
 @dataclass
@@ -128,7 +129,7 @@ class Account:
         self.orders_by_type: Counter = Counter()  # (exchange, order_type, status)
         self.volume: dict[Key, float] = defaultdict(float)
         self.risk_refusals: Counter = Counter()
-        self.rejections: Counter = Counter()  # (exchange, reason): broker.REJECT_REASONS
+        self.rejections: Counter = Counter()  # (exchange, reason): vocabulary.REJECT_REASONS
         self.liquidations: Counter = Counter()
         self.strategy_stats: dict[str, _StrategyStats] = {s: _StrategyStats() for s in strategies}
         # sampled series

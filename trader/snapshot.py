@@ -6,6 +6,11 @@ A figure that does not exist yet is ``None`` (no Sharpe before enough returns, n
 distance without a position), never 0 or NaN.
 
 Counters are cumulative since start, keyed by tuples whose order the field comment gives.
+
+A field added later comes last, with a default (``None`` for a figure, an empty mapping for
+counters), so code and test fixtures that build snapshots by hand keep working. A per-account
+figure the exporters publish names its field here (``reads=`` in ``exporters/trading.py`` or
+``exporters/risk.py``).
 """
 
 from __future__ import annotations
@@ -92,7 +97,7 @@ class AccountSnapshot:
     volume_usdt: Mapping[tuple[str, str], float]  # (exchange, symbol) -> filled notional
     risk_refusals: Mapping[str, int]  # reason -> count
     liquidations: Mapping[tuple[str, str], int]  # (exchange, symbol) -> count
-    rejections: Mapping[tuple[str, str], int]  # (exchange, reason) -> count; reasons: trader.broker.REJECT_REASONS
+    rejections: Mapping[tuple[str, str], int]  # (exchange, reason) -> count; reasons: vocabulary.REJECT_REASONS
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,9 +75,13 @@ dashboard = trader_dashboard(
                  "{{order_type}}"),
         ], OPS, w=6, links=problem_links(),
             description="All rejections, benign ones included; their reasons are in 'Rejections by reason'."),
-        timeseries(10, "Orders submitted", [
-            prom(f"account_exchange:trader_orders_submitted:rate5m{ACC_EX}", "{{account}} {{exchange}}"),
-        ], OPS),
+        timeseries(10, "Orders submitted, and failed to be placed", [
+            prom(f"account_exchange:trader_orders_submitted:rate5m{ACC_EX}", "submitted {{account}} {{exchange}}"),
+            prom(f"sum by (account, exchange) (rate(account_exchange_reason:trader_order_placement_failures:total"
+                 f"{ACC_EX}[$__rate_interval]))", "failed to be placed {{account}} {{exchange}}"),
+        ], OPS, links=problem_links(),
+            description="Failed to be placed: the rejections TraderOrderFailuresHigh counts (API errors and "
+                        "insufficient margin), the numerator of 'Order failures'."),
         timeseries(11, "API requests by exchange and endpoint", [
             prom(f"exchange_endpoint:trader_api_requests:rate5m{EXCHANGE}", "{{exchange}} {{endpoint}}"),
         ], OPS),

@@ -32,7 +32,7 @@ __all__ = [
     "USDT", "RATIO", "SECONDS", "BPS", "BYTES", "SHORT", "OPS",
     "sel", "prom", "loki", "limit", "Limit", "logs_link", "problem_links", "PROBLEM_LEVELS", "value_text",
     "timeseries", "stat", "bargauge", "table", "heatmap", "alertlist", "logs_panel",
-    "loki_timeseries", "text",
+    "loki_timeseries", "text", "declared_alerts",
     "query_variable", "custom_variable", "textbox_variable", "standard_variables",
     "trader_dashboard", "flow",
 ]
@@ -158,12 +158,26 @@ def logs_link(*, levels: tuple[str, ...] = (), series_labels: tuple[str, ...] = 
     return {"title": title, "url": f"/d/{LOGS_UID}/trader-logs?" + "&".join(params), "targetBlank": False}
 
 
+_ALERTS_LINE = "Alerts: "
+
+
 def _description(description: str, alerts: tuple[str, ...]) -> str:
-    # The alert names in the description make "alert -> panel" one grep away and let the tests
-    # check that every alert's dashboard_url points to a panel that names it.
+    # A panel declares the alerts it shows (``alerts=``); they end its description, so the
+    # declaration is in the JSON Grafana shows and "alert -> panel" is one grep away.
+    # ``python -m tools.generate`` writes each alert's dashboard_url from it.
     if not alerts:
         return description
-    return (description + "\n\n" if description else "") + "Alerts: " + ", ".join(alerts)
+    return (description + "\n\n" if description else "") + _ALERTS_LINE + ", ".join(alerts)
+
+
+def declared_alerts(panel: dict) -> tuple[str, ...]:
+    """The alerts a rendered panel (its JSON) declares it shows.
+
+    >>> declared_alerts({"description": "Drawdown.\\n\\nAlerts: TraderDrawdownHigh, TraderTradingHalted"})
+    ('TraderDrawdownHigh', 'TraderTradingHalted')
+    """
+    last = (panel.get("description") or "").rsplit("\n\n", 1)[-1]
+    return tuple(last[len(_ALERTS_LINE):].split(", ")) if last.startswith(_ALERTS_LINE) else ()
 
 
 def _size(w: int, h: int) -> GridPos:

@@ -17,7 +17,7 @@ import threading
 
 import jsonschema
 import pytest
-from compose_stack import ONE_SHOT, REPO, load_stack
+from tests.compose.compose_stack import ONE_SHOT, REPO, load_stack
 
 from tests.support.shared import SCHEMAS_DIR
 

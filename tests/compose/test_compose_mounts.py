@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from compose_stack import REPO, env_example, load_stack
+from tests.compose.compose_stack import REPO, env_example, load_stack
 
 # Files produced at run time by a step of the stack, not the repository.
 GENERATED = {"/config/alertmanager.yml": "alertmanager-config (python -m alertmanager.render)"}

@@ -12,7 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from compose_stack import REPO, load_stack
+from tests.compose.compose_stack import REPO, load_stack
 
 from tests.support.processes import require_binary
 from tests.support.shared import SCHEMAS_DIR

@@ -11,7 +11,7 @@ import sys
 import tomllib
 
 import pytest
-from compose_stack import REPO
+from tests.compose.compose_stack import REPO
 
 STACK_INIT = REPO / "deploy" / "container" / "stack_init.py"
 

@@ -10,7 +10,7 @@ import pytest
 from exporters.registry import build_registry_from
 from tests.exporters.scrape_parsing import samples, series_of, value
 from tests.exporters.snapshot_factory import account, empty_snapshot, feed, full_snapshot, position, replace
-from trader.broker import PLACEMENT_FAILURE_REASONS, REJECT_REASONS
+from trader.vocabulary import PLACEMENT_FAILURE_REASONS, REJECT_REASONS
 from trader.bus import EventBus
 from trader.events import ApiRequest, OrderAccepted, OrderFilled
 

@@ -132,9 +132,11 @@ def test_replay_of_a_real_recording_values_equal_the_trader():
     parsed, used, before, after, openmetrics, ready = asyncio.run(_scrape_against_snapshot(REPLAY, False))
     _assert_scrape_equals_snapshot(parsed, used, before, after)
     assert value(parsed, "trader_feed_messages_total", exchange="binance") > 1000
-    mark = value(parsed, "trader_mark_price_usdt", exchange="binance", symbol="BTCUSDT") \
-        if ("trader_mark_price_usdt", (("exchange", "binance"), ("symbol", "BTCUSDT"))) in parsed else None
-    assert mark is None or 50_000 < mark < 70_000  # BTC on 2024-08-08, if the recording carried marks
+    # The recording holds bookTicker, trade and depth messages and no markPriceUpdate: no mark
+    # price series (absent, never 0), while the book the trader holds is BTC's of that night.
+    assert series_of(parsed, "trader_mark_price_usdt") == {}
+    [btc] = [m for m in used.markets if (m.exchange, m.symbol) == ("binance", "BTCUSDT")]
+    assert btc.mark_price is None and 50_000 < btc.best_bid < btc.best_ask < 70_000
     assert ready.status_code == 200
     assert "# EOF" in openmetrics
 

@@ -1,8 +1,7 @@
 """Reading the generated dashboards, their queries and the Prometheus rules they must agree with.
 
 Shared by test_grafana_dashboards.py (structure) and test_grafana_queries_live.py (PromQL
-against a real Prometheus). Imported by name: pytest puts this folder on ``sys.path``.
-"""
+against a real Prometheus)."""
 
 from __future__ import annotations
 

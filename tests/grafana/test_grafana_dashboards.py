@@ -10,7 +10,7 @@ from itertools import combinations
 import pytest
 import yaml
 
-from grafana_dashboards_support import (
+from tests.grafana.grafana_dashboards_support import (
     DASHBOARD_DIR, DASHBOARD_UIDS, LIMIT_SERIES, PROVISIONING_DIR, RULES_DIR, alert_rules,
     dashboards, datasource_uid, datasources, load_generate_module, overlaps, panel_ref, panels,
     recorded_series, referenced_variables, series_in, targets, variable_names,

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from grafana_dashboards_support import (
+from tests.grafana.grafana_dashboards_support import (
     RULES_DIR, dashboards, fill_variables, panel_ref, referenced_variables, targets,
 )
 

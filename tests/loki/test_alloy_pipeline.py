@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from loki_checks import AlloyBlock, parse_alloy
+from tests.loki.loki_checks import AlloyBlock, parse_alloy
 
 ALLOY_FILE = Path(__file__).resolve().parents[2] / "loki" / "config.alloy"
 

@@ -1,4 +1,4 @@
-"""trader/logs.py: every line is one JSON object Alloy can parse and the LogQL rules can select.
+"""stacklog (the shared JSON logger): every line is one JSON object Alloy can parse and the LogQL rules can select.
 
 The paths here are the shapes of line every service writes: a plain start line, a line with the
 trading context, a figure that is NaN or infinite, an exception with its traceback, and the

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from loki_checks import logql_parts
+from tests.loki.loki_checks import logql_parts
 
 REPO = Path(__file__).resolve().parents[2]
 RULE_FILES = sorted((REPO / "loki" / "rules" / "fake").glob("*.yml"))

@@ -15,14 +15,15 @@ import os
 import subprocess
 import sys
 import threading
-import time
 import uuid
 
 import pytest
 import requests
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from tests.support.ports import free_port
-from tests.support.processes import ManagedProcess
+from tests.support.processes import ManagedProcess, wait_until
 from tests.support.trader import REPO_ROOT
 
 REQUIRED_FIELDS = {"ts", "level", "logger", "msg"}
@@ -78,13 +79,21 @@ def _json_lines(where: str, text: str) -> list[dict]:
     return lines
 
 
+def _with_a_fill(metrics: str) -> str | None:
+    """``metrics`` if it counts a filled order, else None."""
+    filled = sum(sample.value for family in text_string_to_metric_families(metrics) for sample in family.samples
+                 if sample.name == "trader_orders_total" and sample.labels.get("status") == "filled")
+    return metrics if filled > 0 else None
+
+
 def test_trader_logs_and_metrics_hold_no_secret(start_trader, monkeypatch):
     canaries = _canaries()
     for key, value in canaries.items():
         monkeypatch.setenv(key, value)
     trader = start_trader("--feed", "sim", "--exchanges", "binance,bybit")
-    time.sleep(3)  # a few sim ticks: orders, fills, risk figures
-    metrics = trader.scrape()
+    # The paths that carry the most context (orders, fills, positions) must have run before the
+    # log is searched: wait for a fill, not for some seconds.
+    metrics = wait_until(lambda: _with_a_fill(trader.scrape()), 60, "a filled order in the trader's /metrics")
     trader.stop()
     text = trader.process.log_path.read_text()
     lines = _json_lines("trader log", text)

@@ -1,6 +1,7 @@
 """Every alert has a promtool case where it fires (labels and annotations asserted) and one where
 it stays quiet; every recording rule has an expression test; the rules keep DESIGN.md's
-conventions and docs/architecture.md's names."""
+conventions. (The tables of docs/architecture.md and prometheus/README.md are generated from the
+rules: tests/docs/test_generated_files.py keeps them fresh.)"""
 
 from __future__ import annotations
 
@@ -10,9 +11,8 @@ from collections import defaultdict
 import pytest
 
 from tests.prometheus.prom_rule_files import (
-    PROM_DIR, RULES_DIR, TESTS_DIR, load_rules, load_tests, alert_names, record_names, metric_names,
+    RULES_DIR, TESTS_DIR, load_rules, load_tests, alert_names, record_names, metric_names,
 )
-from tests.support.trader import REPO_ROOT
 
 RULES = load_rules()
 TESTS = load_tests()
@@ -47,8 +47,16 @@ def _expression_tests() -> list[str]:
 def test_one_rule_file_and_one_test_file_per_family() -> None:
     assert sorted(p.stem for p in RULES_DIR.glob("*.yml")) == sorted(FAMILIES)
     assert sorted(TESTS) == sorted(f"{family}_test.yml" for family in FAMILIES)
+    recorded_in = {family: {r.name for r in RULES if r.file == f"{family}.yml" and not r.is_alert}
+                   for family in FAMILIES}
     for family in FAMILIES:
-        assert TESTS[f"{family}_test.yml"]["rule_files"] == [f"../rules/{family}.yml"]
+        files = TESTS[f"{family}_test.yml"]["rule_files"]
+        assert files[-1] == f"../rules/{family}.yml", f"{family}_test.yml: rule_files {files}"
+        # Another family's file only where this one reads a series that file records.
+        read = set().union(*(metric_names(r.body["expr"]) for r in RULES if r.file == f"{family}.yml"))
+        for other in files[:-1]:
+            name = other.removeprefix("../rules/").removesuffix(".yml")
+            assert read & recorded_in.get(name, set()), f"{family}_test.yml loads {other}, whose series it never reads"
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -137,39 +145,7 @@ def test_alert_expressions_hold_no_stray_threshold_numbers() -> None:
         assert not numbers, f"{rule.name}: numbers {sorted(numbers)} belong in a threshold recording rule"
 
 
-def _contract_section(title: str) -> str:
-    text = (REPO_ROOT / "docs" / "architecture.md").read_text()
-    return text.split(f"## {title}", 1)[1].split("\n## ", 1)[0]
-
-
-def test_every_threshold_named_in_the_contract_is_recorded() -> None:
-    named = set(re.findall(r"`(trader:[a-z_]+:[a-z]+)`", _contract_section("Recording rules that carry thresholds")))
-    assert named, "no threshold names found in docs/architecture.md"
-    assert not named - record_names(RULES), f"missing thresholds: {sorted(named - record_names(RULES))}"
+def test_host_thresholds_have_a_warning_and_a_critical_level() -> None:
     for prefix in ("trader:host_cpu_limit", "trader:host_memory_limit", "trader:host_disk_limit"):
         severities = {r.body.get("labels", {}).get("severity") for r in RULES if r.name.startswith(prefix)}
         assert severities == {"warning", "critical"}, f"{prefix}: severities {severities}"
-
-
-def test_alerts_match_the_contract_table() -> None:
-    table = _contract_section("Alerts")
-    contract = set(re.findall(r"`([A-Z][A-Za-z]+)`", table))
-    defined = alert_names(RULES)
-    assert contract - defined == set(), f"alerts in docs/architecture.md with no rule: {sorted(contract - defined)}"
-    assert defined - contract == set(), f"alerts not in docs/architecture.md: {sorted(defined - contract)}"
-    for line in table.splitlines():
-        cells = [c.strip() for c in line.strip("|").split("|")]
-        if len(cells) < 3 or not cells[0].startswith("`"):
-            continue
-        for name in re.findall(r"`([A-Z][A-Za-z]+)`", cells[0]):
-            rules = [r for r in ALERTS if r.name == name]
-            assert {r.body["labels"]["category"] for r in rules} <= set(re.split(r"\W+", cells[2])), \
-                f"{name}: category differs from docs/architecture.md ({cells[2]})"
-
-
-def test_readme_panel_table_matches_the_dashboard_urls() -> None:
-    readme = (PROM_DIR / "README.md").read_text()
-    table = {m.group(1): f"/d/{m.group(2)}?viewPanel={m.group(3)}"
-             for m in re.finditer(r"^\| (\w+) \| ([a-z-]+) \| (\d+) \|", readme, re.MULTILINE)}
-    actual = {rule.name: rule.body["annotations"]["dashboard_url"] for rule in ALERTS}
-    assert table == actual

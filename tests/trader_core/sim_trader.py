@@ -13,7 +13,7 @@ from trader.engine import Trader
 FAST_SIM = """
 feed: {kind: sim, exchanges: [binance], symbols: [BTCUSDT, ETHUSDT, SOLUSDT], sim_updates_per_second: 10, seed: 3}
 risk: {sample_interval_seconds: 0.2, min_samples: 5, correlation_min_returns: 3}
-paper: {reject_probability: 0.05}  # seed 004 uses 0.01; 5 % shows a rejection within seconds
+paper: {reject_probability: 0.05}  # source document 004 uses 0.01; 5 % shows a rejection within seconds
 drill: {delay_seconds: 1.5, duration_seconds: 3.0, crash_over_seconds: 1.0}
 accounts:
   - name: main

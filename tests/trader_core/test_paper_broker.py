@@ -9,8 +9,8 @@ from trader.events import (
     ApiRequest, FundingPaid, OrderAccepted, OrderCanceled, OrderFilled, OrderRejected, OrderSubmitted,
     PositionClosed, PositionLiquidated,
 )
-from paper_fixtures import Desk
-from trader.broker import PLACEMENT_FAILURE_REASONS, REJECT_REASONS
+from tests.trader_core.paper_fixtures import Desk
+from trader.vocabulary import PLACEMENT_FAILURE_REASONS, REJECT_REASONS
 
 
 def test_market_buy_walks_the_book_and_pays_taker_fee():
@@ -230,8 +230,14 @@ def test_rejections_are_counted_by_exchange_and_reason_in_the_snapshot(reason):
     assert desk.account.snapshot(desk.clock()).rejections == {("binance", reason): 1}
 
 
-def test_only_api_errors_and_margin_are_placement_failures():
-    # The alert TraderOrderFailuresHigh counts these; the others are the order type working.
-    assert PLACEMENT_FAILURE_REASONS == ("api_error", "insufficient_margin")
-    assert set(PLACEMENT_FAILURE_REASONS) <= set(REJECT_REASONS)
+@pytest.mark.parametrize("reason", REJECT_REASONS)
+def test_a_placement_failure_is_an_ordinary_order_refused_and_the_rest_are_the_order_type_working(reason):
+    # What TraderOrderFailuresHigh counts: an order that asked to trade and could not. A
+    # reduce-only order with no position left, or a post-only order that would take, was
+    # refused by what it is; the alert must not count those.
+    desk = _reject_for(reason)
+    [submitted] = desk.of(OrderSubmitted)
+    working_as_designed = submitted.reduce_only or submitted.order_type == "post_only"
+    assert (reason in PLACEMENT_FAILURE_REASONS) is not working_as_designed
+    assert desk.account.positions == {}  # refused, whatever the reason: nothing traded
     assert Desk().account.snapshot(0.0).rejections == {}

@@ -2,7 +2,7 @@
 1.5 s healthy baseline, 3 s condition; the CLI's are 60 s and 3 minutes)."""
 
 from trader.events import DrillEnded, DrillStarted, OrderAccepted, OrderRejected
-from sim_trader import FAST_SIM, run_trader
+from tests.trader_core.sim_trader import FAST_SIM, run_trader
 
 
 class Watch:

@@ -5,7 +5,7 @@ import pytest
 
 from trader.config import LimitsConfig
 from trader.events import OrderSubmitted, RiskRefused
-from paper_fixtures import Desk
+from tests.trader_core.paper_fixtures import Desk
 
 LIMITS = LimitsConfig(max_drawdown_ratio=0.15, daily_loss_ratio=0.05, var_usdt=500.0, max_leverage=5.0,
                       max_position_usdt=3_000.0, max_open_positions=1)

@@ -2,7 +2,7 @@
 
 from collections import Counter
 
-from sim_trader import FAST_SIM, run_trader
+from tests.trader_core.sim_trader import FAST_SIM, run_trader
 
 
 def test_short_sim_run_trades_every_order_type_and_status():

@@ -13,10 +13,10 @@ import asyncio
 import random
 
 import orjson
-from feeds_testkit import Recorder
+from tests.trader_feeds.feeds_testkit import Recorder
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_feed_live_resilience import _live, _stop, _until, _ws_server
+from tests.trader_feeds.test_feed_live_resilience import _live, _stop, _until, _ws_server
 
 from trader import events
 from trader.bus import EventBus

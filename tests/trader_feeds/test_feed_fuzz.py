@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import orjson
-from feeds_testkit import BTC_2024, OKX_2022, first_line
+from tests.trader_feeds.feeds_testkit import BTC_2024, OKX_2022, first_line
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -12,7 +12,7 @@ from trader.feeds.binance import BinanceHandler
 from trader.feeds.bybit import BybitHandler
 from trader.feeds.okx import OkxHandler
 from trader.market import MarketState
-from test_feed_parsers import BYBIT_BOOK_SNAPSHOT, BYBIT_LIQUIDATION, BYBIT_TICKER_SNAPSHOT, BYBIT_TRADE
+from tests.trader_feeds.test_feed_parsers import BYBIT_BOOK_SNAPSHOT, BYBIT_LIQUIDATION, BYBIT_TICKER_SNAPSHOT, BYBIT_TRADE
 
 HANDLERS = (BinanceHandler, BybitHandler, OkxHandler)
 

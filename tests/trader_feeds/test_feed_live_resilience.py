@@ -9,7 +9,7 @@ import logging
 import orjson
 import pytest
 from aiohttp import web
-from feeds_testkit import BTC_2024, Recorder, first_line, recording_lines
+from tests.trader_feeds.feeds_testkit import BTC_2024, Recorder, first_line, recording_lines
 from websockets.asyncio.server import serve
 
 from trader import events

@@ -12,7 +12,7 @@ import math
 
 import orjson
 import pytest
-from feeds_testkit import BINANCE_2021, BTC_2024, OKX_2022, Recorder, first_line
+from tests.trader_feeds.feeds_testkit import BINANCE_2021, BTC_2024, OKX_2022, Recorder, first_line
 
 from trader import events
 from trader.bus import EventBus

@@ -7,7 +7,7 @@ import asyncio
 import gzip
 
 import pytest
-from feeds_testkit import BINANCE_2021, BTC_2024, ETH_2024, OKX_2022, Recorder, recording_lines
+from tests.trader_feeds.feeds_testkit import BINANCE_2021, BTC_2024, ETH_2024, OKX_2022, Recorder, recording_lines
 
 from trader import events
 from trader.bus import EventBus
@@ -31,18 +31,25 @@ def _independent_counts(path) -> dict[str, int]:
     return counts
 
 
-def _replay(paths, speed=None, check_crossed=True):
+def _replay(paths, speed=None):
+    """(summary, market, events seen, the book updates after which a book was crossed)."""
     bus, market = EventBus(), MarketState()
     seen = Recorder(bus)
     feed = ReplayFeed(paths, bus, market, speed=speed)
-    feed.handler.check_crossed = check_crossed
+    crossed = []
+
+    def check(update: events.DepthUpdate) -> None:
+        if market.book(update.exchange, update.symbol).is_crossed():
+            crossed.append(update)
+
+    bus.subscribe(events.DepthUpdate, check)
     summary = asyncio.run(feed.run())
-    return summary, market, seen, feed
+    return summary, market, seen, crossed
 
 
 @pytest.mark.parametrize("path", [BTC_2024, ETH_2024], ids=["btc", "eth"])
 def test_2024_recording_parses_every_message_with_consistent_book(path):
-    summary, market, seen, feed = _replay(path)
+    summary, market, seen, crossed = _replay(path)
     expected = _independent_counts(path)
     if path == BTC_2024:  # the counts data/README.md gives
         assert (expected["quote"], expected["trade"], expected["depth"]) == (66_089, 21_313, 6_551)
@@ -55,7 +62,7 @@ def test_2024_recording_parses_every_message_with_consistent_book(path):
     assert len(seen[events.Quote]) == expected["quote"]
     assert len(seen[events.Trade]) == expected["trade"]
     # best bid < best ask after every applied update
-    assert feed.handler.crossed_after_update == 0
+    assert crossed == []
     symbol = "BTCUSDT" if path == BTC_2024 else "ETHUSDT"
     book = market.book("binance", symbol)
     assert book.best_bid() < book.best_ask()
@@ -87,28 +94,28 @@ def test_injected_gap_is_detected_and_the_book_reseeded(tmp_path):
     with gzip.open(gapped, "wb") as f:
         f.write(b"\n".join(line for i, line in enumerate(lines) if i != dropped) + b"\n")
 
-    summary, market, seen, feed = _replay(gapped)
+    summary, market, seen, crossed = _replay(gapped)
     assert market.feed("binance").sequence_gaps == {"BTCUSDT": 1}
     assert summary.sequence_gaps == 1
     resynced = seen[events.FeedResynced]
     assert len(resynced) == 1 and resynced[0].symbol == "BTCUSDT" and "sequence gap" in resynced[0].reason
-    assert feed.handler.crossed_after_update == 0
+    assert crossed == []
     book = market.book("binance", "BTCUSDT")
     assert book.best_bid() < book.best_ask()
 
 
 def test_cryptofeed_binance_capture_multi_symbol():
-    summary, market, seen, feed = _replay(BINANCE_2021)
+    summary, market, seen, crossed = _replay(BINANCE_2021)
     assert summary.rejected == 0 and summary.sequence_gaps == 0
     assert summary.counts["trade"] == 91  # aggTrade
     assert summary.counts["ignored"] == 67  # kline_1m
     assert summary.counts["depth"] == 764 and summary.counts["quote"] == 613
     assert {s for _, s in market.symbols()} == {"SUSHIUSDT", "AKROUSDT", "KEEPUSDT", "CTKUSDT"}
-    assert feed.handler.crossed_after_update == 0
+    assert crossed == []
 
 
 def test_cryptofeed_okx_capture():
-    summary, market, seen, feed = _replay(OKX_2022)
+    summary, market, seen, crossed = _replay(OKX_2022)
     assert summary.exchange == "okx"
     assert summary.rejected == 0
     assert summary.counts["control"] == 18  # subscribe acknowledgements; the 4 connection lines are skipped

@@ -1,17 +1,40 @@
-"""The simulated feed: events, drill hooks (shock, pause), determinism, the factory."""
+"""The simulated feed: events, drill hooks (shock, pause), determinism, the factory.
+
+Every test drives the feed's own steps (``start``, ``tick``, ``stop``: what ``run()`` does) on a
+clock of its own, so nothing waits on wall time and every run is the same.
+"""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
-from feeds_testkit import Recorder
 
+from tests.trader_feeds.feeds_testkit import Recorder
 from trader import events
 from trader.bus import EventBus
 from trader.feeds import make_feeds, sim_symbols
 from trader.feeds.sim import SimFeed
 from trader.market import MarketState
+
+NOW = 1_723_161_600.0  # 2024-08-09 00:00 UTC: a funding time, as the wall clock would be
+
+
+class Clock:
+    """The time the feeds read; only ``advance`` moves it."""
+
+    def __init__(self, start: float = NOW) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def advance(feeds, clock: Clock, seconds: float) -> None:
+    """What ``run()`` does over ``seconds``: a tick per feed every update interval."""
+    step = feeds[0].interval
+    for _ in range(round(seconds / step)):
+        clock.now += step
+        for feed in feeds:
+            feed.tick()
 
 
 def test_sim_symbol_names():
@@ -20,22 +43,16 @@ def test_sim_symbol_names():
     assert names[10:] == ["SYM001USDT", "SYM002USDT"] and len(set(names)) == 12
 
 
-async def _run_for(feeds, seconds, during=None):
-    tasks = [asyncio.create_task(f.run()) for f in feeds]
-    await asyncio.sleep(seconds)
-    if during is not None:
-        await during()
-    for t in tasks:
-        t.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-
-
 def test_sim_publishes_market_events_on_several_exchanges():
-    bus, market = EventBus(), MarketState()
+    bus, market, clock = EventBus(), MarketState(), Clock()
     seen = Recorder(bus)
     feeds = make_feeds("sim", ["binance", "bybit", "okx"], 4, bus, market, seed=7, updates_per_second=20,
-                       sim_options={"trades_per_second": 20.0})
-    asyncio.run(_run_for(feeds, 0.6))
+                       sim_options={"trades_per_second": 20.0, "clock": clock})
+    for feed in feeds:
+        feed.start()
+    advance(feeds, clock, 0.6)
+    for feed in feeds:
+        feed.stop()
     assert {f.exchange for f in feeds} == {"binance", "bybit", "okx"}
     assert len(market.symbols()) == 12
     for kind in (events.Quote, events.DepthUpdate, events.Trade, events.MarkPrice):
@@ -52,20 +69,23 @@ def test_sim_publishes_market_events_on_several_exchanges():
 
 
 def test_shock_drops_one_symbol_by_the_ratio_and_it_stays_down():
-    bus, market = EventBus(), MarketState()
-    feed = SimFeed("binance", sim_symbols(2), bus, market, seed=1, updates_per_second=20)
+    bus, market, clock = EventBus(), MarketState(), Clock()
+    feed = SimFeed("binance", sim_symbols(2), bus, market, seed=1, updates_per_second=20, clock=clock)
     seen = Recorder(bus)
     marks = {}
 
-    async def shock():
-        marks["before"] = market.mid("binance", "BTCUSDT"), market.mid("binance", "ETHUSDT")
-        feed.shock("BTCUSDT", drop_ratio=0.35, over_seconds=0.3)
-        await asyncio.sleep(0.6)
-        marks["after"] = market.mid("binance", "BTCUSDT"), market.mid("binance", "ETHUSDT")
-        await asyncio.sleep(0.3)
-        marks["later"] = market.mid("binance", "BTCUSDT"), market.mid("binance", "ETHUSDT")
+    def mids():
+        return market.mid("binance", "BTCUSDT"), market.mid("binance", "ETHUSDT")
 
-    asyncio.run(_run_for([feed], 0.2, shock))
+    feed.start()
+    advance([feed], clock, 0.2)
+    marks["before"] = mids()
+    feed.shock("BTCUSDT", drop_ratio=0.35, over_seconds=0.3)
+    advance([feed], clock, 0.6)
+    marks["after"] = mids()
+    advance([feed], clock, 0.3)
+    marks["later"] = mids()
+    feed.stop()
     btc_ratio = marks["after"][0] / marks["before"][0]
     assert 0.62 < btc_ratio < 0.68  # 35 % down, give or take the random walk
     assert 0.98 < marks["after"][1] / marks["before"][1] < 1.02  # ETH untouched
@@ -75,21 +95,21 @@ def test_shock_drops_one_symbol_by_the_ratio_and_it_stays_down():
 
 
 def test_pause_is_an_outage_with_disconnect_and_reconnect():
-    bus, market = EventBus(), MarketState()
-    feed = SimFeed("okx", sim_symbols(1), bus, market, seed=2, updates_per_second=20)
+    bus, market, clock = EventBus(), MarketState(), Clock()
+    feed = SimFeed("okx", sim_symbols(1), bus, market, seed=2, updates_per_second=20, clock=clock)
     seen = Recorder(bus)
     during = {}
 
-    async def outage():
-        feed.pause(0.4)
-        await asyncio.sleep(0.15)
-        during["snapshot"] = market.feed_snapshots()[0]
-        during["quotes"] = len(seen[events.Quote])
-        await asyncio.sleep(0.15)
-        during["quotes_later"] = len(seen[events.Quote])
-        await asyncio.sleep(0.4)
-
-    asyncio.run(_run_for([feed], 0.2, outage))
+    feed.start()
+    advance([feed], clock, 0.2)
+    feed.pause(0.4)
+    advance([feed], clock, 0.15)
+    during["snapshot"] = market.feed_snapshots()[0]
+    during["quotes"] = len(seen[events.Quote])
+    advance([feed], clock, 0.15)
+    during["quotes_later"] = len(seen[events.Quote])
+    advance([feed], clock, 0.4)
+    feed.stop()
     snap = during["snapshot"]
     assert snap.state == "backoff" and not snap.connected and snap.last_error == "simulated outage"
     assert during["quotes_later"] == during["quotes"]  # silence during the outage
@@ -101,10 +121,10 @@ def test_pause_is_an_outage_with_disconnect_and_reconnect():
 
 def test_same_seed_same_walk():
     def walk(seed):
-        market = MarketState()
-        feed = SimFeed("binance", sim_symbols(3), EventBus(), market, seed=seed)
-        for i in range(50):
-            feed._step(i * 0.25, (i + 1) * 0.25)  # fixed clock steps: no wall time involved
+        market, clock = MarketState(), Clock()
+        feed = SimFeed("binance", sim_symbols(3), EventBus(), market, seed=seed, clock=clock)
+        feed.start()
+        advance([feed], clock, 12.5)
         return [market.mid("binance", s) for s in sim_symbols(3)]
 
     assert walk(5) == walk(5)

@@ -6,12 +6,12 @@ import asyncio
 
 import numpy as np
 import pytest
-from feeds_testkit import BTC_2024, Recorder
+from tests.trader_feeds.feeds_testkit import BTC_2024, Recorder
 
 from trader import events
 from trader.anomalies import AnomalyDetector
 from trader.api_stats import ApiStats
-from trader.book import InvalidValue, OrderBook
+from trader.book import InvalidValue, OrderBook, parse_levels
 from trader.bus import EventBus
 from trader.feeds.replay import ReplayFeed
 from trader.market import MarketState
@@ -36,9 +36,9 @@ def test_book_best_levels_follow_inserts_and_deletes():
 
 def test_book_raw_levels_are_validated_before_anything_changes():
     book = OrderBook()
-    book.apply_raw([["100.0", "1"]], [["101", "2"]])
+    book.apply(parse_levels([["100.0", "1"]]), parse_levels([["101", "2"]]))
     with pytest.raises(InvalidValue):
-        book.apply_raw([["99", "1"], ["NaN", "1"]], [])
+        book.apply(parse_levels([["99", "1"], ["NaN", "1"]]), [])
     assert book.bids == {100.0: 1.0}
 
 

@@ -3,9 +3,27 @@
 A *handler* (one per exchange: ``BinanceHandler``, ``BybitHandler``, ``OkxHandler``) turns one
 raw message into state updates (``MarketState``) and bus events; it never raises. The live feeds
 (``WebSocketFeed`` subclasses) and the replay feed both drive the same handlers, so a replay tests
-exactly the parsing that runs live.
+exactly the parsing that runs live. Each exchange is registered once in ``trader/exchanges.py``.
 
-Errors in a message are counted in ``FeedStats.rejected`` by reason:
+An exchange adapter is a handler and a feed. What each one implements (*must*) or may override
+(*may*), and what the base does with it:
+
+| class | hook | | what it does |
+|---|---|---|---|
+| ``ExchangeHandler`` | ``handle(msg, recv_ts)`` | must | dispatch one decoded message; read the wire fields, then call the shared steps below |
+| | ``on_trade`` / ``on_quote`` / ``on_mark`` / ``on_liquidation`` | call | validate (``check_price``, ``check_quantity``, ``check_rate``), update ``SymbolState``, count, publish the event |
+| | ``book_gap(key, symbol, reason, channel)`` | call | a broken book: count the gap once, clear the book, wait for a snapshot, ask the feed to resubscribe ``channel`` |
+| | ``book_resynced(key, symbol, recv_ts)`` | call | a snapshot rebuilt a book that waited after a gap: publish ``FeedResynced`` |
+| | ``reset_sequences()`` | may | forget sequence state; the feed calls it when a connection ends |
+| ``WebSocketFeed`` | ``url`` | must | the endpoint, from the registration's default endpoints or the caller's |
+| | ``subscribe(ws)`` | must | send the subscriptions once connected |
+| | ``resubscribe_messages(channel)`` | may | the frames that make the exchange send a fresh snapshot of ``channel``; none: a gap waits for the next connection |
+| | ``prepare()`` | may | REST look-ups before each connection attempt (may raise to back off) |
+| | ``on_connected(ws)`` / ``on_disconnected()`` | may | start or stop helper tasks around a connection |
+| | ``app_ping``, ``ping_interval`` | may | an application-level heartbeat |
+| | ``receive_timeout``, ``max_connection_age`` | may | when a silent connection is dead; when to leave before the exchange closes it |
+
+Errors in a message are counted in ``FeedStats.rejected`` by reason (``vocabulary.FEED_REJECT_REASONS``):
 - ``parse_error``: not JSON;
 - ``schema``: JSON, but a field is missing or has the wrong type (including a non-numeric string);
 - ``invalid_value``: a number that cannot be a market figure (NaN, infinite, price <= 0,
@@ -30,10 +48,13 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
 from trader.api_stats import ApiStats
 from trader.book import InvalidValue
 from trader.bus import EventBus
-from trader.events import FeedConnected, FeedDisconnected, FeedResynced, MessageRejected
+from trader.events import (FeedConnected, FeedDisconnected, FeedResynced, MarketLiquidation, MarkPrice,
+                           MessageRejected, Quote, Trade)
 from trader.market import FeedStats, MarketState, SymbolState
+from trader.vocabulary import FeedRejectReason, Side
 
-__all__ = ["Feed", "ExchangeHandler", "Backoff", "WebSocketFeed", "InvalidValue", "HttpError", "describe_error", "INF"]
+__all__ = ["Feed", "ExchangeHandler", "Backoff", "WebSocketFeed", "InvalidValue", "HttpError", "describe_error",
+           "check_price", "check_quantity", "check_rate", "INF"]
 
 INF = float("inf")
 _REJECT_LOG_INTERVAL = 10.0  # seconds between two log lines about rejected messages (per reason)
@@ -140,6 +161,67 @@ class ExchangeHandler:
             s = self._states[symbol] = self.market.symbol(self.exchange, symbol)
         return s
 
+    # --- the shared steps a parser ends in: validate, update the state, count, publish ----------
+    # Every value is checked before any state changes, so a rejected message leaves no trace.
+
+    def on_trade(self, symbol: str, ts: float, recv_ts: float, price: float, quantity: float, side: Side) -> None:
+        """A market trade; ``side`` is the aggressor's."""
+        check_price(price, "trade price")
+        check_quantity(quantity, "trade quantity", positive=True)
+        check_side(side, "trade side")
+        s = self.state(symbol)
+        s.last_price = price
+        s.last_quantity = quantity
+        s.last_trade_ts = ts
+        s.last_message_ts = recv_ts
+        self.counts["trade"] += 1
+        self.bus.publish(Trade(self.exchange, symbol, ts, recv_ts, price, quantity, side))
+
+    def on_quote(self, symbol: str, ts: float, recv_ts: float, bid: float, bid_quantity: float, ask: float,
+                 ask_quantity: float) -> None:
+        """The best bid and ask."""
+        check_price(bid, "best bid")
+        check_price(ask, "best ask")
+        check_quantity(bid_quantity, "best bid quantity")
+        check_quantity(ask_quantity, "best ask quantity")
+        s = self.state(symbol)
+        s.bid = bid
+        s.bid_quantity = bid_quantity
+        s.ask = ask
+        s.ask_quantity = ask_quantity
+        s.quote_ts = ts
+        s.last_message_ts = recv_ts
+        self.counts["quote"] += 1
+        self.bus.publish(Quote(self.exchange, symbol, ts, recv_ts, bid, bid_quantity, ask, ask_quantity))
+
+    def on_mark(self, symbol: str, ts: float, recv_ts: float, mark: float, index: float | None,
+                funding_rate: float | None, next_funding_ts: float | None) -> None:
+        """The mark price, with the index price and funding the exchange sent beside it (None: unknown)."""
+        check_price(mark, "mark price")
+        if funding_rate is not None:
+            check_rate(funding_rate, "funding rate")
+        s = self.state(symbol)
+        s.mark_price = mark
+        s.index_price = index
+        s.funding_rate = funding_rate
+        s.next_funding_ts = next_funding_ts
+        s.last_message_ts = recv_ts
+        self.counts["mark"] += 1
+        self.bus.publish(MarkPrice(self.exchange, symbol, ts, mark, index, funding_rate, next_funding_ts))
+
+    def on_liquidation(self, symbol: str, ts: float, recv_ts: float, side: Side, price: float,
+                       quantity: float) -> None:
+        """A forced liquidation the exchange published; ``side`` is the liquidation order's
+        ("sell" when a long was liquidated)."""
+        check_price(price, "liquidation price")
+        check_quantity(quantity, "liquidation quantity", positive=True)
+        check_side(side, "liquidation side")
+        s = self.state(symbol)
+        s.last_message_ts = recv_ts
+        s.liquidations[side] += 1
+        self.counts["liquidation"] += 1
+        self.bus.publish(MarketLiquidation(self.exchange, symbol, ts, side, price, quantity))
+
     def on_message(self, raw: bytes | str, recv_ts: float) -> None:
         """Process one raw message. Never raises (a bad message is counted and logged)."""
         self.stats.messages += 1
@@ -181,10 +263,14 @@ class ExchangeHandler:
         """True while the book ``key`` waits for a fresh snapshot after a gap."""
         return key in self.resyncing
 
-    def reject(self, reason: str, detail: str, ts: float) -> None:
+    def reset_sequences(self) -> None:
+        """Forget sequence state (a new connection starts every book from its snapshot)."""
+        self.resyncing.clear()
+
+    def reject(self, reason: FeedRejectReason, detail: str, ts: float) -> None:
         detail = detail[:160]
         self.stats.rejected[reason] = self.stats.rejected.get(reason, 0) + 1
-        self.bus.publish(MessageRejected(self.exchange, ts, reason, detail))  # type: ignore[arg-type]
+        self.bus.publish(MessageRejected(self.exchange, ts, reason, detail))
         now = time.monotonic()
         last = self._reject_logged_at.get(reason)
         if last is not None and now - last < _REJECT_LOG_INTERVAL:
@@ -197,24 +283,45 @@ class ExchangeHandler:
 
 
 def check_price(value: float, what: str) -> float:
+    """``value`` if it can be a price (finite, > 0), else InvalidValue naming ``what``.
+
+        >>> check_price(float("nan"), "trade price")
+        Traceback (most recent call last):
+        ...
+        trader.book.InvalidValue: trade price=nan: expected a finite price > 0
+    """
     if not 0.0 < value < INF:
         raise InvalidValue(f"{what}={value!r}: expected a finite price > 0")
     return value
 
 
-def check_quantity(value: float, what: str) -> float:
-    if not 0.0 <= value < INF:
-        raise InvalidValue(f"{what}={value!r}: expected a finite quantity >= 0")
+def check_quantity(value: float, what: str, *, positive: bool = False) -> float:
+    """``value`` if it can be a quantity (finite, >= 0; > 0 with ``positive``: a trade's size)."""
+    if not (0.0 < value < INF if positive else 0.0 <= value < INF):
+        raise InvalidValue(f"{what}={value!r}: expected a finite quantity {'> 0' if positive else '>= 0'}")
+    return value
+
+
+def check_rate(value: float, what: str) -> float:
+    """``value`` if it can be a funding rate per interval: strictly between -1 and 1."""
+    if not -1.0 < value < 1.0:
+        raise InvalidValue(f"{what}={value!r}: expected a rate in (-1, 1)")
+    return value
+
+
+def check_side(value: str, what: str) -> Side:
+    if value != "buy" and value != "sell":
+        raise InvalidValue(f"{what}={value!r}: expected buy or sell")
     return value
 
 
 class WebSocketFeed:
     """A live feed over one WebSocket connection, reconnecting forever with backoff.
 
-    Subclasses set ``url`` and implement ``subscribe(ws)``; optionally ``app_ping`` (an
-    application-level ping payload sent every ``ping_interval`` s: OKX "ping", Bybit
-    ``{"op":"ping"}``), ``max_connection_age`` (Binance closes connections after 24 h: we leave
-    first), ``prepare()`` (REST calls before connecting) and ``on_connected()``.
+    Subclasses set ``url`` and implement ``subscribe(ws)``; the other hooks are in the module's
+    table: e.g. ``app_ping`` (OKX "ping", Bybit ``{"op":"ping"}``), ``max_connection_age``
+    (Binance closes connections after 24 h: we leave first), ``resubscribe_messages`` (Bybit and
+    OKX answer a subscribe with a fresh book snapshot).
 
     State changes are logged once each (connected; disconnected/backoff with the error); a
     retry that fails the same way as the previous one is not logged again.
@@ -239,6 +346,7 @@ class WebSocketFeed:
         self._logged_connected = False
         self._ws = None  # the open connection, while there is one
         self._background: set[asyncio.Task] = set()  # fire-and-forget sends, referenced until done
+        handler.on_gap = self.resubscribe  # a broken book asks the exchange for a fresh snapshot
 
     # --- hooks ----------------------------------------------------------------------------
 
@@ -248,11 +356,18 @@ class WebSocketFeed:
     async def subscribe(self, ws) -> None:
         raise NotImplementedError
 
+    def resubscribe_messages(self, channel: str) -> list[str]:
+        """The frames that make the exchange send a fresh snapshot of the book ``channel``
+        (the handler's name for it); none by default."""
+        return []
+
     async def on_connected(self, ws) -> None:
         """Run after subscribing (e.g. start book resyncs)."""
 
     async def on_disconnected(self) -> None:
-        """Run after a connection ended (cancel helper tasks, forget sequence state)."""
+        """Run after a connection ended: the handler forgets its sequence state (the next
+        connection starts every book from a snapshot); subclasses also cancel helper tasks."""
+        self.handler.reset_sequences()
 
     # --- the loop -------------------------------------------------------------------------
 
@@ -306,18 +421,19 @@ class WebSocketFeed:
                 self.bus.publish(FeedDisconnected(self.exchange, time.time(), reason))
             await self.on_disconnected()
 
-    def resubscribe(self, args: list) -> None:
-        """Send ``unsubscribe`` then ``subscribe`` for ``args`` without waiting (called from a
-        message handler): the exchange answers with a fresh book snapshot. Not connected: the
-        next connection subscribes, and gets a snapshot, anyway."""
+    def resubscribe(self, channel: str) -> None:
+        """Send ``resubscribe_messages(channel)`` without waiting (called from a message handler):
+        the exchange answers with a fresh book snapshot. Not connected: the next connection
+        subscribes, and gets a snapshot, anyway."""
         ws = self._ws
-        if ws is None:
+        frames = self.resubscribe_messages(channel)
+        if ws is None or not frames:
             return
 
         async def send() -> None:
             try:
-                await ws.send(orjson.dumps({"op": "unsubscribe", "args": args}).decode())
-                await ws.send(orjson.dumps({"op": "subscribe", "args": args}).decode())
+                for frame in frames:
+                    await ws.send(frame)
             except Exception as exc:  # noqa: BLE001 - the read loop will see the broken connection
                 _log.warning("resubscribe failed", extra={"exchange": self.exchange, "error": describe_error(exc)})
 

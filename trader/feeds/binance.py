@@ -22,7 +22,7 @@ applied event must have ``U`` <= ``lastUpdateId`` <= ``u``, and every next event
 equal the previous ``u``; otherwise re-initialise. Without a snapshot source (replay), the book is
 seeded from the first depth event and, after a gap, reseeded from the next one.
 
-Usage:
+Usage (``make_feeds`` does this with the endpoints registered in trader/exchanges.py):
     handler = BinanceHandler(bus, market)          # parsing + state, shared with replay
     feed = BinanceFeed(handler, ["BTCUSDT"], api_stats,
                        ws_base="wss://fstream.binance.com", rest_base="https://fapi.binance.com")
@@ -42,13 +42,11 @@ import orjson
 
 from trader.api_stats import ApiStats
 from trader.book import parse_levels, parse_side
-from trader.events import DepthUpdate, FeedResynced, MarkPrice, MarketLiquidation, Quote, Trade
-from trader.feeds.base import INF, Backoff, ExchangeHandler, InvalidValue, WebSocketFeed, describe_error
+from trader.events import DepthUpdate, FeedResynced
+from trader.feeds.base import Backoff, ExchangeHandler, WebSocketFeed, check_price, check_quantity, describe_error
 
-__all__ = ["BinanceHandler", "BinanceFeed", "WS_BASE", "REST_BASE"]
+__all__ = ["BinanceHandler", "BinanceFeed"]
 
-WS_BASE = "wss://fstream.binance.com"
-REST_BASE = "https://fapi.binance.com"
 SNAPSHOT_LIMIT = 1000  # levels per side in the REST snapshot (weight 20)
 _RECENT_EVENTS = 200  # replay: applied events kept to bridge an in-line snapshot
 _BUFFER_LIMIT = 10_000  # depth events kept while a snapshot is fetched; beyond: start over
@@ -58,14 +56,13 @@ _log = logging.getLogger("trader.feeds.binance")
 class _DepthSync:
     """Sequence state of one symbol's depth stream."""
 
-    __slots__ = ("last_u", "syncing", "buffer", "snapshot_id", "resync_reason", "recent")
+    __slots__ = ("last_u", "syncing", "buffer", "snapshot_id", "recent")
 
     def __init__(self) -> None:
         self.last_u: int | None = None  # ``u`` of the last applied event
         self.syncing = False  # waiting for a REST snapshot; events go to ``buffer``
         self.buffer: list[tuple] = []
         self.snapshot_id: int | None = None  # lastUpdateId of a snapshot not yet bridged
-        self.resync_reason: str | None = None
         # Replay only: the last applied events. A recorded REST snapshot arrives after the
         # events that bridge it were read; live, those would sit in ``buffer``.
         self.recent: deque[tuple] = deque(maxlen=_RECENT_EVENTS)
@@ -81,8 +78,6 @@ class BinanceHandler(ExchangeHandler):
         # None (replay): seed the book from the stream itself.
         self.request_snapshot = request_snapshot
         self._depth: dict[str, _DepthSync] = {}
-        self.check_crossed = False  # tests: count books crossed after an update
-        self.crossed_after_update = 0
 
     def handle(self, msg, recv_ts: float) -> None:
         data = msg.get("data", msg) if type(msg) is dict else msg
@@ -107,74 +102,31 @@ class BinanceHandler(ExchangeHandler):
             raise KeyError("e")
 
     def _book_ticker(self, d: dict, recv_ts: float) -> None:
-        bid = float(d["b"])
-        ask = float(d["a"])
-        bid_qty = float(d["B"])
-        ask_qty = float(d["A"])
-        if not (0.0 < bid < INF and 0.0 < ask < INF and 0.0 <= bid_qty < INF and 0.0 <= ask_qty < INF):
-            raise InvalidValue(f"bookTicker b={d['b']!r} a={d['a']!r} B={d['B']!r} A={d['A']!r}")
-        ts = d["T"] / 1000.0
-        s = self.state(d["s"])
-        s.bid = bid
-        s.bid_quantity = bid_qty
-        s.ask = ask
-        s.ask_quantity = ask_qty
-        s.quote_ts = ts
-        s.last_message_ts = recv_ts
-        self.counts["quote"] += 1
-        self.bus.publish(Quote(self.exchange, s.symbol, ts, recv_ts, bid, bid_qty, ask, ask_qty))
+        self.on_quote(d["s"], d["T"] / 1000.0, recv_ts, float(d["b"]), float(d["B"]), float(d["a"]), float(d["A"]))
 
     def _trade(self, d: dict, recv_ts: float) -> None:
-        price = float(d["p"])
-        qty = float(d["q"])
-        if not (0.0 < price < INF and 0.0 < qty < INF):
-            raise InvalidValue(f"trade p={d['p']!r} q={d['q']!r}")
-        order_type = d.get("X", "MARKET")
-        s = self.state(d["s"])
-        s.last_message_ts = recv_ts
-        if order_type != "MARKET":
-            self.counts["ignored"] += 1  # insurance fund / ADL fills are not market trades
+        price, quantity, symbol = float(d["p"]), float(d["q"]), d["s"]
+        if d.get("X", "MARKET") != "MARKET":
+            # Insurance fund and ADL fills are liquidation machinery, not market trades: checked
+            # like any trade, then counted as ignored.
+            check_price(price, "trade price")
+            check_quantity(quantity, "trade quantity", positive=True)
+            self.state(symbol).last_message_ts = recv_ts
+            self.counts["ignored"] += 1
             return
-        ts = d["T"] / 1000.0
-        s.last_price = price
-        s.last_quantity = qty
-        s.last_trade_ts = ts
-        self.counts["trade"] += 1
-        self.bus.publish(Trade(self.exchange, s.symbol, ts, recv_ts, price, qty, "sell" if d["m"] else "buy"))
+        self.on_trade(symbol, d["T"] / 1000.0, recv_ts, price, quantity, "sell" if d["m"] else "buy")
 
     def _mark_price(self, d: dict, recv_ts: float) -> None:
-        mark = float(d["p"])
-        if not 0.0 < mark < INF:
-            raise InvalidValue(f"markPriceUpdate p={d['p']!r}")
         index = float(d["i"]) if d.get("i") else None
         funding = float(d["r"]) if d.get("r") not in (None, "") else None
-        if funding is not None and not -1.0 < funding < 1.0:
-            raise InvalidValue(f"markPriceUpdate r={d['r']!r}: expected a funding rate in (-1, 1)")
         next_funding = d["T"] / 1000.0 if d.get("T") else None
-        ts = d["E"] / 1000.0
-        s = self.state(d["s"])
-        s.mark_price = mark
-        s.index_price = index
-        s.funding_rate = funding
-        s.next_funding_ts = next_funding
-        s.last_message_ts = recv_ts
-        self.counts["mark"] += 1
-        self.bus.publish(MarkPrice(self.exchange, s.symbol, ts, mark, index, funding, next_funding))
+        self.on_mark(d["s"], d["E"] / 1000.0, recv_ts, float(d["p"]), index, funding, next_funding)
 
     def _force_order(self, d: dict, recv_ts: float) -> None:
         o = d["o"]
         price = float(o.get("ap") or o["p"])
-        qty = float(o.get("z") or o["q"])
-        if not (0.0 < price < INF and 0.0 < qty < INF):
-            raise InvalidValue(f"forceOrder p={o.get('p')!r} q={o.get('q')!r}")
-        side = o["S"].lower()
-        if side not in ("buy", "sell"):
-            raise InvalidValue(f"forceOrder S={o['S']!r}: expected BUY or SELL")
-        s = self.state(o["s"])
-        s.last_message_ts = recv_ts
-        s.liquidations[side] += 1
-        self.counts["liquidation"] += 1
-        self.bus.publish(MarketLiquidation(self.exchange, s.symbol, o["T"] / 1000.0, side, price, qty))
+        quantity = float(o.get("z") or o["q"])
+        self.on_liquidation(o["s"], o["T"] / 1000.0, recv_ts, o["S"].lower(), price, quantity)
 
     # --- order book -----------------------------------------------------------------------
 
@@ -227,7 +179,7 @@ class BinanceHandler(ExchangeHandler):
                 # The snapshot is older than the first event we hold: fetch another one.
                 sync.snapshot_id = None
                 if self.request_snapshot is not None:
-                    self._start_sync(symbol, sync, (first, last, prev, bids, asks, ts, recv_ts), sync.resync_reason)
+                    self._start_sync(symbol, sync, (first, last, prev, bids, asks, ts, recv_ts))
                     return
                 # Replay: no other snapshot will come; the book restarts from the stream.
                 s.book.clear()
@@ -236,19 +188,17 @@ class BinanceHandler(ExchangeHandler):
             sync.snapshot_id = None
         elif sync.last_u is None:
             if self.request_snapshot is not None:
-                self._start_sync(symbol, sync, (first, last, prev, bids, asks, ts, recv_ts), None)
+                self._start_sync(symbol, sync, (first, last, prev, bids, asks, ts, recv_ts))
                 return
             # Replay: no snapshot exists; the first event of a recording has no predecessor.
         elif prev != sync.last_u:
-            gaps = self.stats.sequence_gaps
-            gaps[symbol] = gaps.get(symbol, 0) + 1
             reason = f"sequence gap: pu={prev} but the last applied u={sync.last_u}"
-            _log.warning("order book sequence gap, resynchronising", extra={
-                "exchange": self.exchange, "symbol": symbol, "detail": reason})
-            s.book.clear()
+            self.book_gap(symbol, symbol, reason, symbol)  # counted, book cleared, waiting for a snapshot
             if self.request_snapshot is not None:
-                self._start_sync(symbol, sync, (first, last, prev, bids, asks, ts, recv_ts), reason)
+                self._start_sync(symbol, sync, (first, last, prev, bids, asks, ts, recv_ts))
                 return
+            # Replay: no snapshot will come; the book restarts from this event.
+            del self.resyncing[symbol]
             self.bus.publish(FeedResynced(self.exchange, symbol, recv_ts,
                                           reason + "; book reseeded from the stream (no REST snapshot)"))
         book = s.book
@@ -256,15 +206,12 @@ class BinanceHandler(ExchangeHandler):
         sync.last_u = last
         if self.request_snapshot is None:
             sync.recent.append((first, last, prev, bids, asks, ts, recv_ts))
-        if self.check_crossed and book.is_crossed():
-            self.crossed_after_update += 1
         self.bus.publish(DepthUpdate(self.exchange, symbol, ts, recv_ts))
 
-    def _start_sync(self, symbol: str, sync: _DepthSync, event: tuple, reason: str | None) -> None:
+    def _start_sync(self, symbol: str, sync: _DepthSync, event: tuple) -> None:
         sync.syncing = True
         sync.buffer = [event]
         sync.last_u = None
-        sync.resync_reason = reason
         self.request_snapshot(symbol)  # type: ignore[misc]
 
     def apply_snapshot(self, symbol: str, snapshot: dict) -> None:
@@ -281,14 +228,10 @@ class BinanceHandler(ExchangeHandler):
         sync.last_u = None
         sync.snapshot_id = last_update_id
         buffered, sync.buffer = sync.buffer, []
-        reason = sync.resync_reason
         for event in buffered:
             self._on_depth(symbol, *event)
-        if reason is not None and not sync.syncing:
-            sync.resync_reason = None
-            self.bus.publish(FeedResynced(self.exchange, symbol, time.time(), reason))
-            _log.info("order book resynchronised from a REST snapshot",
-                      extra={"exchange": self.exchange, "symbol": symbol, "last_update_id": last_update_id})
+        if not sync.syncing:  # bridged: a book that waited after a gap is whole again
+            self.book_resynced(symbol, symbol, time.time())
 
     def syncing(self, symbol: str) -> bool:
         """True while ``symbol``'s book waits for a REST snapshot."""
@@ -297,6 +240,7 @@ class BinanceHandler(ExchangeHandler):
 
     def reset_sequences(self) -> None:
         """Forget sequence state (after a reconnect every book must be resynchronised)."""
+        super().reset_sequences()
         self._depth.clear()
 
 
@@ -307,8 +251,7 @@ class BinanceFeed(WebSocketFeed):
     receive_timeout = 60.0  # the server pings every 3 min; the streams tick many times a second
 
     def __init__(self, handler: BinanceHandler, symbols: list[str], api_stats: ApiStats | None = None, *,
-                 ws_base: str = WS_BASE, rest_base: str = REST_BASE, depth_speed: str = "100ms",
-                 backoff: Backoff | None = None) -> None:
+                 ws_base: str, rest_base: str, depth_speed: str = "100ms", backoff: Backoff | None = None) -> None:
         super().__init__(handler, api_stats, backoff)
         self.symbols = [s.upper() for s in symbols]
         self.rest_base = rest_base.rstrip("/")
@@ -332,7 +275,7 @@ class BinanceFeed(WebSocketFeed):
         for task in self._tasks.values():
             task.cancel()
         self._tasks.clear()
-        self.handler.reset_sequences()
+        await super().on_disconnected()
         if self._session is not None:
             await self._session.close()
             self._session = None

@@ -40,15 +40,18 @@ import orjson
 
 from trader.api_stats import ApiStats
 from trader.book import parse_levels
-from trader.events import DepthUpdate, MarkPrice, MarketLiquidation, Quote, Trade
-from trader.feeds.base import INF, Backoff, ExchangeHandler, InvalidValue, WebSocketFeed
+from trader.events import DepthUpdate
+from trader.feeds.base import Backoff, ExchangeHandler, WebSocketFeed, check_price, check_quantity, check_rate
 
-__all__ = ["BybitHandler", "BybitFeed", "WS_URL"]
+__all__ = ["BybitHandler", "BybitFeed"]
 
-WS_URL = "wss://stream.bybit.com/v5/public/linear"
 _TOPICS_PER_REQUEST = 10
 _SIDES = {"Buy": "buy", "Sell": "sell"}
 _POSITION_TO_ORDER_SIDE = {"Buy": "sell", "Sell": "buy"}  # a liquidated long is sold
+# tickers fields of the best bid and ask, the SymbolState attribute each one sets, and whether
+# it is a price (> 0) or a size (>= 0).
+_QUOTE_FIELDS = (("bid1Price", "bid", True), ("bid1Size", "bid_quantity", False),
+                 ("ask1Price", "ask", True), ("ask1Size", "ask_quantity", False))
 _log = logging.getLogger("trader.feeds.bybit")
 
 
@@ -90,21 +93,9 @@ class BybitHandler(ExchangeHandler):
 
     def _trades(self, data: list, recv_ts: float) -> None:
         for t in data:
-            price = float(t["p"])
-            qty = float(t["v"])
-            if not (0.0 < price < INF and 0.0 < qty < INF):
-                raise InvalidValue(f"publicTrade p={t['p']!r} v={t['v']!r}")
-            side = _SIDES.get(t["S"])
-            if side is None:
-                raise InvalidValue(f"publicTrade S={t['S']!r}: expected Buy or Sell")
-            ts = int(t["T"]) / 1000.0
-            s = self.state(t["s"])
-            s.last_price = price
-            s.last_quantity = qty
-            s.last_trade_ts = ts
-            s.last_message_ts = recv_ts
-            self.counts["trade"] += 1
-            self.bus.publish(Trade(self.exchange, s.symbol, ts, recv_ts, price, qty, side))
+            # An unknown taker side is passed on as is, for on_trade to refuse.
+            self.on_trade(t["s"], int(t["T"]) / 1000.0, recv_ts, float(t["p"]), float(t["v"]),
+                          _SIDES.get(t["S"], t["S"]))
 
     def _orderbook(self, topic: str, kind: str, d: dict, ts_ms, recv_ts: float) -> None:
         symbol = d["s"]
@@ -138,66 +129,51 @@ class BybitHandler(ExchangeHandler):
         self.bus.publish(DepthUpdate(self.exchange, symbol, ts, recv_ts))
 
     def _tickers(self, symbol: str, d: dict, ts_ms, recv_ts: float) -> None:
+        """A snapshot, then deltas carrying only the fields that changed: each is merged into
+        what the symbol's state already holds before the quote and the mark are published."""
         s = self.state(d.get("symbol", symbol))
         ts = int(ts_ms) / 1000.0 if ts_ms is not None else recv_ts
+        quote = {attr: float(d[field]) if d.get(field) else getattr(s, attr) for field, attr, _ in _QUOTE_FIELDS}
+        quote_changed = any(d.get(field) for field, _, _ in _QUOTE_FIELDS)
+        mark = float(d["markPrice"]) if d.get("markPrice") else s.mark_price
+        index = float(d["indexPrice"]) if d.get("indexPrice") else s.index_price
+        funding = float(d["fundingRate"]) if d.get("fundingRate") else s.funding_rate
+        next_funding = int(d["nextFundingTime"]) / 1000.0 if d.get("nextFundingTime") else s.next_funding_ts
+        mark_changed = bool(d.get("markPrice") or d.get("fundingRate"))
+        last_price = float(d["lastPrice"]) if d.get("lastPrice") else s.last_price
+        published = False
+        if quote_changed:
+            if quote["bid"] is not None and quote["ask"] is not None:
+                self.on_quote(s.symbol, ts, recv_ts, quote["bid"], quote["bid_quantity"] or 0.0,
+                              quote["ask"], quote["ask_quantity"] or 0.0)
+                published = True
+            else:  # one side known so far: keep it, publish once both are
+                for field, attr, is_price in _QUOTE_FIELDS:
+                    if d.get(field):
+                        (check_price if is_price else check_quantity)(quote[attr], f"tickers {field}")
+                for field, attr, _ in _QUOTE_FIELDS:
+                    setattr(s, attr, quote[attr])
+        if mark_changed and mark is not None:
+            self.on_mark(s.symbol, ts, recv_ts, mark, index, funding, next_funding)
+            published = True
+        else:
+            if funding is not None:
+                check_rate(funding, "tickers fundingRate")
+            s.index_price, s.funding_rate, s.next_funding_ts = index, funding, next_funding
+        s.last_price = last_price
         s.last_message_ts = recv_ts
-        quote_changed = False
-        for field, attr, is_price in (("bid1Price", "bid", True), ("bid1Size", "bid_quantity", False),
-                                      ("ask1Price", "ask", True), ("ask1Size", "ask_quantity", False)):
-            raw = d.get(field)
-            if raw:
-                value = float(raw)
-                if not ((0.0 < value < INF) if is_price else (0.0 <= value < INF)):
-                    raise InvalidValue(f"tickers {field}={raw!r}")
-                setattr(s, attr, value)
-                quote_changed = True
-        mark_changed = False
-        if d.get("markPrice"):
-            mark = float(d["markPrice"])
-            if not 0.0 < mark < INF:
-                raise InvalidValue(f"tickers markPrice={d['markPrice']!r}")
-            s.mark_price = mark
-            mark_changed = True
-        if d.get("indexPrice"):
-            s.index_price = float(d["indexPrice"])
-        if d.get("fundingRate"):
-            rate = float(d["fundingRate"])
-            if not -1.0 < rate < 1.0:
-                raise InvalidValue(f"tickers fundingRate={d['fundingRate']!r}: expected (-1, 1)")
-            s.funding_rate = rate
-            mark_changed = True
-        if d.get("nextFundingTime"):
-            s.next_funding_ts = int(d["nextFundingTime"]) / 1000.0
-        if d.get("lastPrice"):
-            s.last_price = float(d["lastPrice"])
-        if quote_changed and s.bid is not None and s.ask is not None:
-            s.quote_ts = ts
-            self.counts["quote"] += 1
-            self.bus.publish(Quote(self.exchange, s.symbol, ts, recv_ts, s.bid, s.bid_quantity or 0.0,
-                                   s.ask, s.ask_quantity or 0.0))
-        if mark_changed and s.mark_price is not None:
-            self.counts["mark"] += 1
-            self.bus.publish(MarkPrice(self.exchange, s.symbol, ts, s.mark_price, s.index_price,
-                                       s.funding_rate, s.next_funding_ts))
-        elif not (quote_changed and s.bid is not None and s.ask is not None):
+        if not published:
             self.counts["ignored"] += 1  # a delta with fields we do not use (volume, open interest)
 
     def _liquidation(self, symbol: str, position_side: str, price_raw, qty_raw, ts_ms, recv_ts: float) -> None:
-        price = float(price_raw)
-        qty = float(qty_raw)
-        side = _POSITION_TO_ORDER_SIDE.get(position_side)
-        if not (0.0 < price < INF and 0.0 < qty < INF) or side is None:
-            raise InvalidValue(f"liquidation p={price_raw!r} v={qty_raw!r} S={position_side!r}")
-        s = self.state(symbol)
-        s.last_message_ts = recv_ts
-        s.liquidations[side] += 1
-        self.counts["liquidation"] += 1
-        self.bus.publish(MarketLiquidation(self.exchange, symbol, int(ts_ms) / 1000.0, side, price, qty))
+        # Bybit names the liquidated POSITION's side; the liquidation order's is the opposite.
+        side = _POSITION_TO_ORDER_SIDE.get(position_side, position_side)
+        self.on_liquidation(symbol, int(ts_ms) / 1000.0, recv_ts, side, float(price_raw), float(qty_raw))
 
     def reset_sequences(self) -> None:
         """Forget sequence state (a new connection starts every book from its snapshot)."""
+        super().reset_sequences()
         self._last_u.clear()
-        self.resyncing.clear()
 
 
 class BybitFeed(WebSocketFeed):
@@ -207,7 +183,7 @@ class BybitFeed(WebSocketFeed):
     ping_interval = 20.0  # Bybit recommends a ping every 20 s
 
     def __init__(self, handler: BybitHandler, symbols: list[str], api_stats: ApiStats | None = None, *,
-                 ws_url: str = WS_URL, book_depth: int = 50, backoff: Backoff | None = None) -> None:
+                 ws_url: str, book_depth: int = 50, backoff: Backoff | None = None) -> None:
         super().__init__(handler, api_stats, backoff)
         self.symbols = [s.upper() for s in symbols]
         self.url = ws_url
@@ -215,13 +191,12 @@ class BybitFeed(WebSocketFeed):
         for sym in self.symbols:
             self.topics += [f"publicTrade.{sym}", f"orderbook.{book_depth}.{sym}", f"tickers.{sym}",
                             f"allLiquidation.{sym}"]
-        # A broken book chain: resubscribe its topic, and Bybit sends a fresh snapshot.
-        handler.on_gap = lambda topic: self.resubscribe([topic])
 
     async def subscribe(self, ws) -> None:
         for i in range(0, len(self.topics), _TOPICS_PER_REQUEST):
             chunk = self.topics[i:i + _TOPICS_PER_REQUEST]
             await ws.send(orjson.dumps({"op": "subscribe", "args": chunk}).decode())
 
-    async def on_disconnected(self) -> None:
-        self.handler.reset_sequences()
+    def resubscribe_messages(self, topic: str) -> list[str]:
+        """A broken book chain: resubscribe its topic, and Bybit sends a fresh snapshot."""
+        return [orjson.dumps({"op": op, "args": [topic]}).decode() for op in ("unsubscribe", "subscribe")]

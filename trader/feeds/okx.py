@@ -40,14 +40,11 @@ import orjson
 
 from trader.api_stats import ApiStats
 from trader.book import parse_levels
-from trader.events import DepthUpdate, MarkPrice, MarketLiquidation, Quote, Trade
-from trader.feeds.base import INF, Backoff, ExchangeHandler, HttpError, InvalidValue, WebSocketFeed, describe_error
+from trader.events import DepthUpdate
+from trader.feeds.base import Backoff, ExchangeHandler, HttpError, WebSocketFeed, check_rate, describe_error
 
-__all__ = ["OkxHandler", "OkxFeed", "okx_symbol", "okx_inst_id", "okx_checksum", "okx_checksum_of", "WS_URL",
-           "REST_BASE"]
+__all__ = ["OkxHandler", "OkxFeed", "okx_symbol", "okx_inst_id", "okx_checksum", "okx_checksum_of"]
 
-WS_URL = "wss://ws.okx.com:8443/ws/v5/public"
-REST_BASE = "https://www.okx.com"
 CHECKSUM_LEVELS = 25  # levels per side in OKX's order book checksum
 _log = logging.getLogger("trader.feeds.okx")
 
@@ -165,36 +162,15 @@ class OkxHandler(ExchangeHandler):
     def _trades(self, data: list, recv_ts: float) -> None:
         for t in data:
             inst = t["instId"]
-            price = float(t["px"])
-            qty = float(t["sz"]) * self.contract_values.get(inst, 1.0)
-            if not (0.0 < price < INF and 0.0 < qty < INF):
-                raise InvalidValue(f"trades px={t['px']!r} sz={t['sz']!r}")
-            side = t["side"]
-            if side != "buy" and side != "sell":
-                raise InvalidValue(f"trades side={side!r}: expected buy or sell")
-            ts = int(t["ts"]) / 1000.0
-            s = self.state(self._symbol(inst))
-            s.last_price = price
-            s.last_quantity = qty
-            s.last_trade_ts = ts
-            s.last_message_ts = recv_ts
-            self.counts["trade"] += 1
-            self.bus.publish(Trade(self.exchange, s.symbol, ts, recv_ts, price, qty, side))
+            quantity = float(t["sz"]) * self.contract_values.get(inst, 1.0)  # contracts -> base quantity
+            self.on_trade(self._symbol(inst), int(t["ts"]) / 1000.0, recv_ts, float(t["px"]), quantity, t["side"])
 
     def _tickers(self, data: list, recv_ts: float) -> None:
         for t in data:
             inst = t["instId"]
             mult = self.contract_values.get(inst, 1.0)
-            bid, ask = float(t["bidPx"]), float(t["askPx"])
-            bid_qty, ask_qty = float(t["bidSz"]) * mult, float(t["askSz"]) * mult
-            if not (0.0 < bid < INF and 0.0 < ask < INF and 0.0 <= bid_qty < INF and 0.0 <= ask_qty < INF):
-                raise InvalidValue(f"tickers bidPx={t['bidPx']!r} askPx={t['askPx']!r}")
-            ts = int(t["ts"]) / 1000.0
-            s = self.state(self._symbol(inst))
-            s.bid, s.bid_quantity, s.ask, s.ask_quantity, s.quote_ts = bid, bid_qty, ask, ask_qty, ts
-            s.last_message_ts = recv_ts
-            self.counts["quote"] += 1
-            self.bus.publish(Quote(self.exchange, s.symbol, ts, recv_ts, bid, bid_qty, ask, ask_qty))
+            self.on_quote(self._symbol(inst), int(t["ts"]) / 1000.0, recv_ts, float(t["bidPx"]),
+                          float(t["bidSz"]) * mult, float(t["askPx"]), float(t["askSz"]) * mult)
 
     def _books(self, inst: str, action: str, data: list, recv_ts: float) -> None:
         if action != "snapshot" and action != "update":
@@ -252,30 +228,23 @@ class OkxHandler(ExchangeHandler):
 
     def _mark(self, data: list, recv_ts: float) -> None:
         for m in data:
-            mark = float(m["markPx"])
-            if not 0.0 < mark < INF:
-                raise InvalidValue(f"mark-price markPx={m['markPx']!r}")
-            s = self.state(self._symbol(m["instId"]))
-            s.mark_price = mark
-            s.last_message_ts = recv_ts
-            self.counts["mark"] += 1
-            self.bus.publish(MarkPrice(self.exchange, s.symbol, int(m["ts"]) / 1000.0, mark, s.index_price,
-                                       s.funding_rate, s.next_funding_ts))
+            symbol = self._symbol(m["instId"])
+            # The funding channel brings the rate and its time: keep what it sent.
+            known = self._states.get(symbol)
+            funding = (known.index_price, known.funding_rate, known.next_funding_ts) if known else (None, None, None)
+            self.on_mark(symbol, int(m["ts"]) / 1000.0, recv_ts, float(m["markPx"]), *funding)
 
     def _funding(self, data: list, recv_ts: float) -> None:
         for f in data:
-            rate = float(f["fundingRate"])
-            if not -1.0 < rate < 1.0:
-                raise InvalidValue(f"funding-rate fundingRate={f['fundingRate']!r}: expected (-1, 1)")
+            rate = check_rate(float(f["fundingRate"]), "funding-rate fundingRate")
+            next_funding = int(f["fundingTime"]) / 1000.0 if f.get("fundingTime") else None
             s = self.state(self._symbol(f["instId"]))
-            s.funding_rate = rate
-            s.next_funding_ts = int(f["fundingTime"]) / 1000.0 if f.get("fundingTime") else None
-            s.last_message_ts = recv_ts
-            self.counts["mark"] += 1
-            if s.mark_price is not None:
+            if s.mark_price is not None:  # published with the mark it applies to
                 ts = int(f["ts"]) / 1000.0 if f.get("ts") else recv_ts
-                self.bus.publish(MarkPrice(self.exchange, s.symbol, ts, s.mark_price, s.index_price,
-                                           rate, s.next_funding_ts))
+                self.on_mark(s.symbol, ts, recv_ts, s.mark_price, s.index_price, rate, next_funding)
+                continue
+            s.funding_rate, s.next_funding_ts, s.last_message_ts = rate, next_funding, recv_ts
+            self.counts["mark"] += 1
 
     def _liquidations(self, data: list, recv_ts: float) -> None:
         for item in data:
@@ -284,25 +253,20 @@ class OkxHandler(ExchangeHandler):
                 self.counts["ignored"] += 1
                 continue
             mult = self.contract_values.get(inst, 1.0)
-            s = self.state(self._symbol(inst))
-            s.last_message_ts = recv_ts
+            symbol = self._symbol(inst)
+            self.state(symbol).last_message_ts = recv_ts
             if not item["details"]:
                 self.counts["ignored"] += 1
             for d in item["details"]:
-                price = float(d["bkPx"])
-                qty = float(d["sz"]) * mult
-                side = d["side"]
-                if not (0.0 < price < INF and 0.0 < qty < INF) or side not in ("buy", "sell"):
-                    raise InvalidValue(f"liquidation-orders bkPx={d['bkPx']!r} sz={d['sz']!r} side={side!r}")
-                s.liquidations[side] += 1
-                self.counts["liquidation"] += 1
-                self.bus.publish(MarketLiquidation(self.exchange, s.symbol, int(d["ts"]) / 1000.0, side, price, qty))
+                # ``side`` is the liquidation order's; ``bkPx`` the bankruptcy price.
+                self.on_liquidation(symbol, int(d["ts"]) / 1000.0, recv_ts, d["side"], float(d["bkPx"]),
+                                    float(d["sz"]) * mult)
 
     def reset_sequences(self) -> None:
         """Forget sequence state (a new connection starts every book from its snapshot)."""
+        super().reset_sequences()
         self._seq.clear()
         self._raw.clear()
-        self.resyncing.clear()
 
 
 class OkxFeed(WebSocketFeed):
@@ -312,7 +276,7 @@ class OkxFeed(WebSocketFeed):
     ping_interval = 20.0
 
     def __init__(self, handler: OkxHandler, symbols: list[str], api_stats: ApiStats | None = None, *,
-                 ws_url: str = WS_URL, rest_base: str | None = REST_BASE, book_channel: str = "books5",
+                 ws_url: str, rest_base: str | None, book_channel: str = "books5",
                  backoff: Backoff | None = None) -> None:
         super().__init__(handler, api_stats, backoff)
         self.inst_ids = [okx_inst_id(s.upper()) for s in symbols]
@@ -320,8 +284,6 @@ class OkxFeed(WebSocketFeed):
         self.url = ws_url
         self.rest_base = rest_base.rstrip("/") if rest_base else None
         self.book_channel = book_channel
-        # A broken book: resubscribe the instrument's book channel, and OKX sends a fresh snapshot.
-        handler.on_gap = lambda inst_id: self.resubscribe([{"channel": self.book_channel, "instId": inst_id}])
         self.api_stats.declare(self.exchange, "instruments")
 
     def _args(self) -> list[dict]:
@@ -355,5 +317,7 @@ class OkxFeed(WebSocketFeed):
     async def subscribe(self, ws) -> None:
         await ws.send(orjson.dumps({"op": "subscribe", "args": self._args()}).decode())
 
-    async def on_disconnected(self) -> None:
-        self.handler.reset_sequences()
+    def resubscribe_messages(self, inst_id: str) -> list[str]:
+        """A broken book: resubscribe the instrument's book channel, and OKX sends a fresh snapshot."""
+        args = [{"channel": self.book_channel, "instId": inst_id}]
+        return [orjson.dumps({"op": op, "args": args}).decode() for op in ("unsubscribe", "subscribe")]

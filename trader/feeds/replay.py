@@ -4,8 +4,9 @@ Formats (detected per file; gzip or plain, by the gzip magic bytes):
 - hftbacktest (Binance combined stream): ``<local receive time, ns> <raw JSON>`` per line;
 - cryptofeed captures: ``<receive epoch seconds>: <raw JSON>`` per line, with connection lines
   (``wss://... <-> <ts>``, ``wss://... <- <ts>: <sent JSON>``) skipped.
-The exchange comes from the connection URL or the message shape (``stream`` -> binance,
-``arg`` -> okx, ``topic`` -> bybit), unless given.
+The exchange comes from the connection URL or the message shape (each registration in
+``trader/exchanges.py`` says how to recognise it: ``stream`` -> binance, ``topic`` -> bybit,
+``arg`` -> okx), unless given; the handler is the registered one.
 
 Several files of one exchange (e.g. BTC and ETH recordings) are merged by receive time into one
 feed. Events carry the exchange's own timestamps; ``recv_ts`` and ``last_message_ts`` are the
@@ -33,6 +34,7 @@ from typing import Callable, Iterator, Sequence
 
 from trader.bus import EventBus
 from trader.events import FeedConnected, FeedDisconnected
+from trader.exchanges import exchange, recorded_exchange, titles
 from trader.feeds.base import ExchangeHandler
 from trader.market import MarketState
 
@@ -127,27 +129,18 @@ def _file_symbol(path: Path) -> str | None:
 
 
 def detect_exchange(path: str | Path) -> str:
-    """binance | okx | bybit, from the first lines of a recording."""
+    """The registered exchange whose messages fill the first lines of a recording."""
     with _open(Path(path)) as f:
         for _, line in zip(range(50), f):
-            if b"binance" in line[:200] or b'"stream":' in line:
-                return "binance"
-            if b"okx.com" in line[:200] or b'"arg":' in line:
-                return "okx"
-            if b"bybit" in line[:200] or b'"topic":' in line:
-                return "bybit"
-    raise ValueError(f"replay file {path}: cannot tell the exchange (expected Binance, OKX or Bybit messages)")
+            name = recorded_exchange(line)
+            if name is not None:
+                return name
+    raise ValueError(f"replay file {path}: cannot tell the exchange (expected {titles()} messages)")
 
 
-def make_handler(exchange: str, bus: EventBus, market: MarketState) -> ExchangeHandler:
-    from trader.feeds.binance import BinanceHandler
-    from trader.feeds.bybit import BybitHandler
-    from trader.feeds.okx import OkxHandler
-
-    handlers = {"binance": BinanceHandler, "bybit": BybitHandler, "okx": OkxHandler}
-    if exchange not in handlers:
-        raise ValueError(f"exchange {exchange!r}: expected one of {sorted(handlers)}")
-    return handlers[exchange](bus, market)
+def make_handler(name: str, bus: EventBus, market: MarketState) -> ExchangeHandler:
+    """The registered message handler of exchange ``name``."""
+    return exchange(name).handler_class()(bus, market)
 
 
 class ReplayFeed:

@@ -18,6 +18,23 @@ Hooks for the drills:
     feed = SimFeed("binance", sim_symbols(3), bus, market, seed=1)
     task = asyncio.create_task(feed.run())
     feed.shock("BTCUSDT", drop_ratio=0.35, over_seconds=60)
+
+``run()`` is ``start()``, then ``tick()`` every ``1 / updates_per_second`` seconds, then ``stop()``
+when cancelled. Everything reads time from ``clock``, so a test drives the same steps on a clock
+of its own, with no wall time involved:
+
+    >>> from trader.bus import EventBus
+    >>> from trader.market import MarketState
+    >>> now = [0.0]
+    >>> market = MarketState()
+    >>> feed = SimFeed("okx", ["BTCUSDT"], EventBus(), market, seed=1, clock=lambda: now[0])
+    >>> feed.start()
+    >>> for _ in range(4):
+    ...     now[0] += 0.25
+    ...     feed.tick()
+    >>> feed.stop()
+    >>> 50_000 < market.mid("okx", "BTCUSDT") < 70_000, market.feed("okx").state
+    (True, 'stopped')
 """
 
 from __future__ import annotations
@@ -99,6 +116,7 @@ class SimFeed:
         self._index = {s: i for i, s in enumerate(self.symbols)}
         self._states = [market.symbol(exchange, s) for s in self.symbols]
         self._last_mark = 0.0
+        self._last_tick = 0.0
 
     def use_simulated_time(self, clock: Callable[[], float]) -> None:
         """Run on ``clock`` (``trader.simclock``): its loop makes each step's sleep free of wall time."""
@@ -130,36 +148,44 @@ class SimFeed:
     def resume(self) -> None:
         self._paused_until = 0.0
 
-    @property
-    def paused(self) -> bool:
-        return self.clock() < self._paused_until
-
     # --- the loop -------------------------------------------------------------------------
 
     async def run(self) -> None:
-        self._connect()
-        last = self.clock()
+        self.start()
         try:
             while True:
                 await asyncio.sleep(self.interval)
-                now = self.clock()
-                if now < self._paused_until:
-                    if self.stats.connected:
-                        self.stats.mark_disconnected("backoff", "simulated outage")
-                        self.bus.publish(FeedDisconnected(self.exchange, now, "simulated outage"))
-                        _log.warning("feed unavailable (simulated outage)", extra={"exchange": self.exchange})
-                    self._walk(last, now)  # prices move on while nobody listens
-                    last = now
-                    continue
-                if not self.stats.connected:
-                    self._connect()
-                self._step(last, now)
-                last = now
+                self.tick()
         except asyncio.CancelledError:
-            if self.stats.connected:
-                self.bus.publish(FeedDisconnected(self.exchange, self.clock(), "stopped"))
-            self.stats.mark_disconnected("stopped", None)
+            self.stop()
             raise
+
+    def start(self) -> None:
+        """Connect: the walk starts from the clock's time now."""
+        self._last_tick = self.clock()
+        self._connect()
+
+    def tick(self) -> None:
+        """Move every price from the previous tick to the clock's time now and publish what a
+        real exchange would have sent; during an outage (``pause``) prices move, nothing is sent."""
+        last, now = self._last_tick, self.clock()
+        self._last_tick = now
+        if now < self._paused_until:
+            if self.stats.connected:
+                self.stats.mark_disconnected("backoff", "simulated outage")
+                self.bus.publish(FeedDisconnected(self.exchange, now, "simulated outage"))
+                _log.warning("feed unavailable (simulated outage)", extra={"exchange": self.exchange})
+            self._walk(last, now)  # prices move on while nobody listens
+            return
+        if not self.stats.connected:
+            self._connect()
+        self._step(last, now)
+
+    def stop(self) -> None:
+        """Disconnect, as a cancelled ``run()`` does."""
+        if self.stats.connected:
+            self.bus.publish(FeedDisconnected(self.exchange, self.clock(), "stopped"))
+        self.stats.mark_disconnected("stopped", None)
 
     def _connect(self) -> None:
         self.stats.mark_connected(self.clock())

@@ -22,14 +22,15 @@ from typing import Callable
 from ..broker import Order, PaperBroker
 from ..bus import EventBus
 from ..config import StrategyConfig
-from ..events import OrderType, Side, Signal
+from ..events import Signal
 from ..market import MarketState
 from ..portfolio import Account
+from ..vocabulary import MarketKey, OrderType, Side
 
 __all__ = ["Strategy", "StrategyContext"]
 
 _log = logging.getLogger("trader.strategy")
-Key = tuple[str, str]
+Key = MarketKey
 
 
 @dataclass(frozen=True)

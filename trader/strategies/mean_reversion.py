@@ -13,7 +13,7 @@ from collections import deque
 
 import numpy as np
 
-from ..events import OrderType, Side
+from ..vocabulary import OrderType, Side
 from .base import Key, Strategy
 
 __all__ = ["MeanReversion"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from ..events import OrderType, Side
+from ..vocabulary import OrderType, Side
 from .base import Key, Strategy
 
 __all__ = ["Momentum"]
