@@ -1,5 +1,6 @@
 # One image for the project's Python services: the trader, the Alertmanager render step, the
-# SMS relay and the stack-init step. Installed exactly as the README says: `pip install .`.
+# SMS relay, the stack-init step and the stack doctor. Installed exactly as the README says:
+# `pip install .`.
 #
 # Build stage: install the project into a virtual environment; the runtime stage copies only
 # that environment: no source tree, no pip cache, no build leftovers.
@@ -11,6 +12,7 @@ COPY trader ./trader
 COPY exporters ./exporters
 COPY alertmanager ./alertmanager
 COPY stacklog ./stacklog
+COPY doctor ./doctor
 RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install .
 
