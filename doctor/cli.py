@@ -69,8 +69,11 @@ def _seconds(flag: str, value: float, low: float, high: float) -> float:
 
 
 def parse_args(argv: list[str] | None = None) -> DoctorConfig:
-    parser = argparse.ArgumentParser(prog="python -m doctor", description=__doc__.split("\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m doctor",
+        description="Check the running stack through each service's own API: one line per check, and for "
+                    "each failure its likely cause and the command that fixes it.",
+        epilog="exit codes: 0 everything alerts need works; 1 a check alerts need failed; 2 a bad flag")
     for service, default in SERVICES.items():
         parser.add_argument(f"--{service}", metavar="URL", default=default, help=f"{service} (default {default})")
     parser.add_argument("--grafana-password-file", metavar="PATH", type=Path, default=None,
