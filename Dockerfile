@@ -1,5 +1,6 @@
 # One image for the project's Python services: the trader, the Alertmanager render step, the
-# SMS relay, the stack-init step and the tuning CLI. Installed exactly as the README says: `pip install .`.
+# SMS relay, the stack-init step, the stack doctor and the tuning CLI. Installed exactly as the
+# README says: `pip install .`.
 #
 # Build stage: install the project into a virtual environment; the runtime stage copies only
 # that environment: no source tree, no pip cache, no build leftovers.
@@ -12,6 +13,7 @@ COPY exporters ./exporters
 COPY alertmanager ./alertmanager
 COPY stacklog ./stacklog
 COPY tuning ./tuning
+COPY doctor ./doctor
 RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install .
 

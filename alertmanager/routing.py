@@ -8,6 +8,7 @@ Who gets paged for what (docs/architecture.md "Alerts"):
 | warning  | Discord, Telegram (+ Slack)               |
 | info     | Discord                                   |
 | none     | Watchdog only: the dead man's switch      |
+| test     | ``StackTestNotification`` (``python -m doctor --notify``): the one channel its ``channel`` label names |
 
 Each severity is one route whose children are one route per channel (``continue: true``), so
 ``amtool config routes test`` names every channel an alert reaches, and a channel left unset is
@@ -18,7 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-__all__ = ["Timing", "SEVERITY_TIMING", "WATCHDOG_TIMING", "GROUP_BY", "SEVERITY_CHANNELS",
+__all__ = ["Timing", "SEVERITY_TIMING", "WATCHDOG_TIMING", "TEST_TIMING", "GROUP_BY", "SEVERITY_CHANNELS",
+           "TEST_ALERTNAME", "TEST_SEVERITY", "TEST_CHANNEL_LABEL", "TEST_RUN_LABEL",
            "route_tree", "inhibit_rules", "BLACKHOLE"]
 
 BLACKHOLE = "blackhole"
@@ -55,6 +57,18 @@ SEVERITY_TIMING = {
 # is a little after the previous tick: a repeat_interval equal to the tick would skip every other
 # tick and ping every 2 min. Slightly shorter than the tick gives one ping per minute.
 WATCHDOG_TIMING = Timing(group_wait="0s", group_interval="1m", repeat_interval="50s")
+
+# The test notification of `python -m doctor --notify`: one alert per channel, its `channel` label
+# naming the receiver, so the doctor can tell from Alertmanager's per-integration counters which
+# channel delivered (Discord and Slack are both the "slack" integration, SMS and the dead man's
+# switch both "webhook"). Its severity matches no severity route: it never pages for real.
+TEST_ALERTNAME = "StackTestNotification"
+TEST_SEVERITY = "test"
+TEST_CHANNEL_LABEL = "channel"
+TEST_RUN_LABEL = "run"  # one value per doctor run: an earlier run's group never swallows this one
+# Sent at once; a failing channel is retried within group_interval (Alertmanager gives up on a
+# notification after max(group_interval, 10 s)), so the doctor knows the outcome within ~15 s.
+TEST_TIMING = Timing(group_wait="0s", group_interval="10s", repeat_interval="1h")
 
 # The channels of each severity, in the order they are tried (all are sent in parallel).
 SEVERITY_CHANNELS = {
@@ -96,6 +110,7 @@ def route_tree(enabled: set[str], override: Timing | None = None) -> dict:
         routes.append(route)
     # severity="none" without being the Watchdog is a heartbeat of something else: nobody reads it.
     routes.append({"matchers": ['severity="none"'], "receiver": BLACKHOLE})
+    routes.append(_test_route(enabled, timing_of(TEST_TIMING)))
     # The root catches an alert without a known severity (a rule written without one): better a
     # warning's channels than silence, so the mistake is seen.
     root = _timing({"receiver": BLACKHOLE, "group_by": GROUP_BY}, timing_of(SEVERITY_TIMING["warning"]))
@@ -104,6 +119,21 @@ def route_tree(enabled: set[str], override: Timing | None = None) -> dict:
         routes.append({"receiver": BLACKHOLE, "routes": fallback})
     root["routes"] = routes
     return root
+
+
+def _test_route(enabled: set[str], timing: Timing) -> dict:
+    """StackTestNotification reaches the channel its ``channel`` label names, and nothing else."""
+    route = _timing({
+        "matchers": [f'alertname="{TEST_ALERTNAME}"'],
+        "receiver": BLACKHOLE,
+        "group_by": ["alertname", TEST_CHANNEL_LABEL, TEST_RUN_LABEL],
+    }, timing)
+    channels = [*dict.fromkeys(c for chans in SEVERITY_CHANNELS.values() for c in chans), "deadmansswitch"]
+    children = [{"matchers": [f'{TEST_CHANNEL_LABEL}="{channel}"'], "receiver": channel}
+                for channel in channels if channel in enabled]
+    if children:
+        route["routes"] = children
+    return route
 
 
 def inhibit_rules() -> list[dict]:

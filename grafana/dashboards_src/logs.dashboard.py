@@ -5,7 +5,8 @@ Loki labels (promoted by Alloy, loki/config.alloy) are ``service``, ``level`` an
 """
 
 from trader_dashboards import (
-    custom_variable, logs_panel, loki_timeseries, query_variable, textbox_variable, trader_dashboard,
+    NO_LOGS, custom_variable, logs_panel, logs_pipeline_stat, loki_timeseries, query_variable, text,
+    textbox_variable, trader_dashboard,
 )
 
 LEVELS = ("debug", "info", "warning", "error", "critical")
@@ -22,13 +23,19 @@ dashboard = trader_dashboard(
                 "exchange and symbol.",
     time_from="now-1h",
     panels=[
+        # The logs path is optional: when it is down this row says so, instead of empty panels.
+        logs_pipeline_stat(4, w=8, h=3),
+        text(5, "", "Loki or Alloy DOWN? Metrics, dashboards and alerts keep working without them. "
+                    "`docker compose run --rm doctor` names what is wrong and the command that fixes it.",
+             w=16, h=3),
         loki_timeseries(1, "Log lines by level",
-                        f"sum by (level) (count_over_time({SELECTOR} {FILTERS} [$__interval]))", "{{level}}"),
-        logs_panel(2, "Trader logs", f"{SELECTOR} {FILTERS}", h=18),
+                        f"sum by (level) (count_over_time({SELECTOR} {FILTERS} [$__interval]))", "{{level}}",
+                        no_value=NO_LOGS),
+        logs_panel(2, "Trader logs", f"{SELECTOR} {FILTERS}", h=18, no_value=NO_LOGS),
         logs_panel(3, "Errors and tracebacks",
                    f'{{service="trader", level=~"error|critical", exchange=~"$exchange"}} {FILTERS}', h=10,
                    description="error and critical lines only, whatever the level filter says; "
-                               "exc_type and exc hold the traceback."),
+                               "exc_type and exc hold the traceback.", no_value=NO_LOGS),
     ],
     variables=[
         custom_variable("level", "Level", LEVELS),

@@ -2,8 +2,8 @@
 the SMS relay) working?"""
 
 from trader_dashboards import (
-    BYTES, OPS, RATIO, SECONDS, SHORT, limit, prom, stat, table, timeseries, trader_dashboard,
-    value_text,
+    BYTES, OPS, RATIO, SECONDS, SHORT, limit, logs_pipeline_stat, prom, stat, table, timeseries,
+    trader_dashboard, value_text,
 )
 
 
@@ -19,7 +19,7 @@ dashboard = trader_dashboard(
     uid="trader-system",
     title="System",
     description="Host CPU, memory and disk, event-loop lag, and the health of the monitoring stack. "
-                "Panel ids 1-6 are the alerts' dashboard links.",
+                "Panel ids 1-6 and 16 are the alerts' dashboard links.",
     panels=[
         timeseries(1, "Host CPU", [
             prom("instance:trader_host_cpu_utilisation:avg5m", "5 min mean (alerted) {{instance}}"),
@@ -93,6 +93,7 @@ dashboard = trader_dashboard(
         stat(14, "Drills active", prom("trader_drill_active", "{{drill}}"), SHORT, w=6, h=8, graph=False,
              mappings=[value_text(0, "off", "green"), value_text(1, "ACTIVE", "orange")],
              description="A drill injects a failure on purpose (crash, feed outage, API errors, latency)."),
+        logs_pipeline_stat(16, w=12, h=4, alerts=("LokiDown", "AlloyDown")),
     ],
     variables=[],
 )

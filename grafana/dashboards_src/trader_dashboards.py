@@ -32,7 +32,7 @@ __all__ = [
     "USDT", "RATIO", "SECONDS", "BPS", "BYTES", "SHORT", "OPS",
     "sel", "prom", "loki", "limit", "Limit", "logs_link", "problem_links", "PROBLEM_LEVELS", "value_text",
     "timeseries", "stat", "bargauge", "table", "heatmap", "alertlist", "logs_panel",
-    "loki_timeseries", "text", "declared_alerts",
+    "loki_timeseries", "text", "declared_alerts", "logs_pipeline_stat", "LOGS_PIPELINE_JOBS", "NO_LOGS",
     "query_variable", "custom_variable", "textbox_variable", "standard_variables",
     "trader_dashboard", "flow",
 ]
@@ -288,22 +288,48 @@ def alertlist(id: int, title: str, *, w: int = 8, h: int = 8, description: str =
                            dataSource=None)
 
 
+# What an empty Loki panel says instead of a bare "No data": the logs path is optional (the
+# metrics path never waits for it), so its absence must be explained where it shows.
+NO_LOGS = ("No log lines: if 'Logs pipeline' shows DOWN, Loki or Alloy is not running "
+           "(docker compose run --rm doctor says which and how to fix it)")
+
+
+def _no_value(text: str) -> dict | None:
+    return {"fieldConfig": {"defaults": {"noValue": text}}} if text else None
+
+
 def logs_panel(id: int, title: str, expr: str, *, w: int = 24, h: int = 16,
-               description: str = "") -> Logs:
+               description: str = "", no_value: str = "") -> Logs:
     target = attr.evolve(loki(expr), refId="A")
     return Logs(id=id, title=title, dataSource=LOKI, targets=[target], gridPos=_size(w, h),
                 description=description, showTime=True, wrapLogMessages=True,
-                enableLogDetails=True, prettifyLogMessage=False, sortOrder="Descending")
+                enableLogDetails=True, prettifyLogMessage=False, sortOrder="Descending",
+                extraJson=_no_value(no_value))
 
 
 def loki_timeseries(id: int, title: str, expr: str, legend: str, *, w: int = 24, h: int = 6,
-                    description: str = "") -> TimeSeries:
+                    description: str = "", no_value: str = "") -> TimeSeries:
     target = attr.evolve(loki(expr, legend), refId="A")
     return TimeSeries(id=id, title=title, dataSource=LOKI, targets=[target], unit=SHORT,
                       gridPos=_size(w, h), description=description, drawStyle="bars",
                       fillOpacity=60, stacking={"mode": "normal", "group": "A"}, maxDataPoints=None,
                       thresholds=[{"color": "green", "value": None}],
-                      legendDisplayMode="list", tooltipMode="multi")
+                      legendDisplayMode="list", tooltipMode="multi", extraJson=_no_value(no_value))
+
+
+# The optional logs path, as Prometheus sees it: the alerts LokiDown and AlloyDown compare the
+# same `up` series.
+LOGS_PIPELINE_JOBS = ("loki", "alloy")
+
+
+def logs_pipeline_stat(id: int, *, w: int = 8, h: int = 4, alerts: tuple[str, ...] = ()) -> Stat:
+    """"Logs pipeline": UP or DOWN for Loki and Alloy (Prometheus' ``up`` of their jobs)."""
+    jobs = "|".join(LOGS_PIPELINE_JOBS)
+    return stat(id, "Logs pipeline", prom(f'up{{job=~"{jobs}"}}', "{{job}}"), SHORT, w=w, h=h, graph=False,
+                mappings=[value_text(0, "DOWN", "red"), value_text(1, "UP", "green")], alerts=alerts,
+                description="Loki stores the logs, Alloy ships them. DOWN: the Logs dashboard and the "
+                                      "LogQL alerts see nothing new; metrics, dashboards and metric alerts keep "
+                                      "working (they never wait on the logs path). Fix: docker compose run --rm doctor.")
 
 
 def text(id: int, title: str, content: str, *, w: int = 24, h: int = 3) -> Text:

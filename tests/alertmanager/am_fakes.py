@@ -140,7 +140,11 @@ class FakeHttpService:
                 request = Request("POST", self.path, dict(self.headers), body, time.time())
                 status, answer = fake._answer(request)
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                # Slack's incoming webhooks (and Discord's /slack endpoint) answer a plain-text "ok"
+                # (https://api.slack.com/messaging/webhooks); Alertmanager 0.28 reads a body sent as
+                # application/json as Slack API JSON and counts "ok" as a failed notification.
+                is_json = answer.lstrip().startswith((b"{", b"["))
+                self.send_header("Content-Type", "application/json" if is_json else "text/plain; charset=utf-8")
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
                 self.wfile.write(answer)

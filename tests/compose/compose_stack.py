@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-__all__ = ["REPO", "Stack", "load_stack", "interpolate", "ONE_SHOT", "env_example"]
+__all__ = ["REPO", "Stack", "load_stack", "interpolate", "ONE_SHOT", "TOOLS", "env_example"]
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
@@ -59,14 +59,17 @@ class Stack:
         return self.resolved["services"]
 
     def long_running(self) -> list[str]:
-        return [name for name, s in self.services.items() if s.get("restart") != "no"]
+        return [name for name, s in self.services.items() if s.get("restart") != "no" and name not in TOOLS]
 
     def one_shot(self) -> list[str]:
-        return [name for name, s in self.services.items() if s.get("restart") == "no"]
+        return [name for name, s in self.services.items() if s.get("restart") == "no" and name not in TOOLS]
 
 
 # One-shot steps: they run, finish and are waited for with service_completed_successfully.
 ONE_SHOT = {"stack-init", "alertmanager-config", "healthcheck-tools"}
+# Tools run by hand (`docker compose run --rm <tool>`), behind the "tools" profile: `up` never
+# starts them and nothing waits for them.
+TOOLS = {"doctor"}
 
 
 def load_stack(env: dict[str, str] | None = None) -> Stack:

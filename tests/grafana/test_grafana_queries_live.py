@@ -47,6 +47,8 @@ MAY_BE_EMPTY = {
     ("trader-system", 10): "Alertmanager's own metrics",
     ("trader-system", 11): "Loki's own metrics",
     ("trader-system", 12): "the SMS relay's own metrics",
+    ("trader-system", 16): "Loki's and Alloy's `up` (the Logs pipeline stat)",
+    ("trader-logs", 4): "Loki's and Alloy's `up` (the Logs pipeline stat)",
     ("trader-system", 6, "D"): "Alertmanager's config reload flag",
     ("trader-system", 6, "E"): "Alertmanager's notification failures",
     # Figures that need more than a minute of history by design.

@@ -14,9 +14,11 @@ __all__ = ["PrometheusServer"]
 
 
 class PrometheusServer:
-    def __init__(self, workdir: Path, config_yaml: str, files: dict[str, str | Path] | None = None) -> None:
+    def __init__(self, workdir: Path, config_yaml: str, files: dict[str, str | Path] | None = None,
+                 flags: tuple[str, ...] = ()) -> None:
         """Write ``config_yaml`` and ``files`` (relative name -> text or source path) into
-        ``workdir`` and start Prometheus there; relative paths in the config resolve in ``workdir``."""
+        ``workdir`` and start Prometheus there; relative paths in the config resolve in ``workdir``.
+        ``flags`` are more command-line flags (e.g. a shorter ``--rules.alert.resend-delay``)."""
         config = write_workdir(workdir, "prometheus.yml", config_yaml, files)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -27,6 +29,7 @@ class PrometheusServer:
             f"--web.listen-address=127.0.0.1:{self.port}",
             "--web.enable-lifecycle",
             "--log.level=warn",
+            *flags,
         ], workdir / "prometheus.log", cwd=workdir)
         self.process.wait_ready(f"{self.url}/-/ready")
 
