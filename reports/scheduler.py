@@ -13,7 +13,7 @@ What "sent" means: the channel's API accepted it (SMTP queued it, Telegram and D
 with the created message). It is recorded per channel at once, so a restart re-sends nothing that
 was accepted; the only window for a duplicate is a crash between the API's answer and that
 commit (milliseconds: at-least-once, never lost). A failing channel is retried alone, with
-backoff (1 min doubling to 1 h), and given up after ``GIVE_UP_AFTER`` (logged); the channels
+backoff (1 min doubling to 1 h), and given up ``GIVE_UP_AFTER`` after its first attempt (logged); the channels
 that took the report are not sent it again.
 """
 
@@ -43,7 +43,7 @@ _log = logging.getLogger("reports.scheduler")
 SEND_DELAY = 300.0
 LATE_AFTER = 3600.0  # an hour past its time, a report says it is late
 RETRY_FIRST, RETRY_MAX = 60.0, 3600.0
-GIVE_UP_AFTER = 86_400.0  # a day of failures: tomorrow's report is more use than this one
+GIVE_UP_AFTER = 86_400.0  # a day of failed attempts: tomorrow's report is more use than this one
 
 
 def retry_delay(attempts: int) -> float:
@@ -69,13 +69,15 @@ class ReportScheduler:
         self.periods = list(periods)
         self.prom = prom
         self.clock = clock
+        # A channel is "first seen" when a service starts with it: reports from then on, not the past.
+        self.first_seen = state.channel_first_seen(self.channels, clock.now())
         self._journal_problem: str | None = None  # logged once until it changes
 
     def due(self, accounts: Sequence[AccountRow], now: float) -> list[Due]:
         """Every (account, period, channel) due at ``now`` and not yet sent, abandoned or waiting."""
         if not self.channels:
             return []
-        first_seen = self.state.channel_first_seen(self.channels, now)
+        first_seen = self.first_seen
         horizon = self.state.first_started_at
         out = []
         for account in accounts:
@@ -145,9 +147,10 @@ class ReportScheduler:
             return
         previous = self.state.delivery(item.account, item.period.key, item.channel)
         attempts = (previous.attempts if previous else 0) + 1
-        give_up = now - item.due_at >= GIVE_UP_AFTER
+        give_up = previous is not None and now - previous.first_attempt_at >= GIVE_UP_AFTER
         next_at = None if give_up else now + retry_delay(attempts)
-        self.state.record_failure(item.account, item.period.key, item.channel, item.due_at, outcome.error or "", next_at)
+        self.state.record_failure(item.account, item.period.key, item.channel, item.due_at, outcome.error or "", now,
+                                  next_at)
         if give_up:
             _log.error(f"{item.channel}: gave up the {item.period.key} report after {attempts} attempts",
                        extra={"account": item.account, "channel": item.channel})

@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     account TEXT NOT NULL, period TEXT NOT NULL, channel TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('sent', 'retrying', 'abandoned')),
     attempts INTEGER NOT NULL, due_at REAL NOT NULL, next_attempt_at REAL, sent_at REAL,
-    late INTEGER NOT NULL DEFAULT 0, last_error TEXT,
+    late INTEGER NOT NULL DEFAULT 0, last_error TEXT, first_attempt_at REAL NOT NULL,
     PRIMARY KEY (account, period, channel)
 );
 -- Trade notifications: the journal cursor, and what is waiting for each channel's next window.
@@ -58,6 +58,7 @@ class Delivery:
     sent_at: float | None
     late: bool
     last_error: str | None
+    first_attempt_at: float
 
 
 @dataclass(frozen=True)
@@ -115,29 +116,30 @@ class State:
             sql, args = sql + " WHERE account = ?", (account,)
         with self._lock:
             rows = self._db.execute(sql + " ORDER BY due_at, account, period, channel", args).fetchall()
-        return [Delivery(*row[:8], bool(row[8]), row[9]) for row in rows]
+        return [Delivery(*row[:8], bool(row[8]), *row[9:]) for row in rows]
 
     def delivery(self, account: str, period: str, channel: str) -> Delivery | None:
         row = self._one("SELECT * FROM deliveries WHERE account = ? AND period = ? AND channel = ?",
                         (account, period, channel))
-        return Delivery(*row[:8], bool(row[8]), row[9]) if row else None
+        return Delivery(*row[:8], bool(row[8]), *row[9:]) if row else None
 
     def record_sent(self, account: str, period: str, channel: str, due_at: float, now: float, late: bool) -> None:
         with self._lock:
             self._db.execute(
-                "INSERT INTO deliveries VALUES (?,?,?,'sent',1,?,NULL,?,?,NULL) ON CONFLICT (account, period, channel) "
+                "INSERT INTO deliveries VALUES (?,?,?,'sent',1,?,NULL,?,?,NULL,?) ON CONFLICT (account, period, channel) "
                 "DO UPDATE SET status='sent', attempts=attempts + 1, sent_at=excluded.sent_at, late=excluded.late, "
-                "next_attempt_at=NULL", (account, period, channel, due_at, now, int(late)))
+                "next_attempt_at=NULL", (account, period, channel, due_at, now, int(late), now))
 
-    def record_failure(self, account: str, period: str, channel: str, due_at: float, error: str,
+    def record_failure(self, account: str, period: str, channel: str, due_at: float, error: str, now: float,
                        next_attempt_at: float | None) -> int:
         """Record a failed attempt; ``next_attempt_at`` None abandons. Returns the attempts so far."""
         status = "retrying" if next_attempt_at is not None else "abandoned"
         with self._lock:
             self._db.execute(
-                "INSERT INTO deliveries VALUES (?,?,?,?,1,?,?,NULL,0,?) ON CONFLICT (account, period, channel) "
+                "INSERT INTO deliveries VALUES (?,?,?,?,1,?,?,NULL,0,?,?) ON CONFLICT (account, period, channel) "
                 "DO UPDATE SET status=excluded.status, attempts=attempts + 1, next_attempt_at=excluded.next_attempt_at, "
-                "last_error=excluded.last_error", (account, period, channel, status, due_at, next_attempt_at, error))
+                "last_error=excluded.last_error",
+                (account, period, channel, status, due_at, next_attempt_at, error, now))
             return int(self._db.execute("SELECT attempts FROM deliveries WHERE account = ? AND period = ? AND channel = ?",
                                         (account, period, channel)).fetchone()[0])
 

@@ -13,6 +13,7 @@ units, which is never less, so what we send always fits.
 
 from __future__ import annotations
 
+import logging
 from html import escape
 from typing import Iterable
 
@@ -29,6 +30,10 @@ __all__ = ["CAPTION_LIMIT", "MESSAGE_LIMIT", "report_messages", "note_message", 
 
 CAPTION_LIMIT = 1024
 MESSAGE_LIMIT = 4096
+# A Bot API URL holds the bot token, and httpx logs every request URL at INFO, httpcore traces at
+# DEBUG and python-telegram-bot logs its URLs at DEBUG: keep them above that, whatever the level.
+for _name, _level in (("httpx", logging.WARNING), ("httpcore", logging.WARNING), ("telegram", logging.INFO)):
+    logging.getLogger(_name).setLevel(_level)
 
 
 def _e(text: str) -> str:
