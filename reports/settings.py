@@ -22,8 +22,10 @@ A malformed value is a ``ReportsError`` naming the variable; a secret's value is
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Mapping
+from urllib.parse import urlsplit
 
 from alertmanager.settings import Email, SettingsError, Telegram, load_settings as load_channel_settings
 
@@ -31,7 +33,7 @@ from .errors import ReportsError
 from .periods import PERIOD_KINDS
 
 __all__ = ["CHANNELS", "CHANNEL_VARIABLES", "REPORTS_VARIABLES", "VARIABLES", "Settings", "load_settings",
-           "DEFAULT_TRADE_WINDOW_SECONDS"]
+           "DEFAULT_TRADE_WINDOW_SECONDS", "parse_webhook_url"]
 
 CHANNELS = ("email", "telegram", "discord")
 # Read with the render step's own validation, so a value it accepts is accepted here too.
@@ -45,6 +47,7 @@ VARIABLES = CHANNEL_VARIABLES + REPORTS_VARIABLES  # everything the service read
 DEFAULT_TRADE_WINDOW_SECONDS = 60.0
 # A window below this would make "batched" meaningless; above a day, notifications are stale.
 _WINDOW_BOUNDS = (5.0, 86_400.0)
+_WEBHOOK_PATH = re.compile(r"/api(?:/v\d+)?/webhooks/(?P<id>\d{1,20})/(?P<token>[A-Za-z0-9._-]+)/?$")
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,20 @@ class Settings:
     def configured(self) -> tuple[str, ...]:
         present = {"email": self.email, "telegram": self.telegram, "discord": self.discord_webhook_url}
         return tuple(name for name in CHANNELS if present[name])
+
+
+def parse_webhook_url(url: str) -> tuple[str, int, str]:
+    """(API origin, webhook id, token) of a Discord webhook URL; a ReportsError (no secret shown) otherwise.
+
+    >>> parse_webhook_url("https://discord.com/api/webhooks/123/abc-DEF")
+    ('https://discord.com', 123, 'abc-DEF')
+    """
+    parts = urlsplit(url)
+    match = _WEBHOOK_PATH.search(parts.path)
+    if not match:
+        raise ReportsError("DISCORD_WEBHOOK_URL (value hidden: it is a secret) is not a webhook URL: expected "
+                           "https://discord.com/api/webhooks/<id>/<token>")
+    return f"{parts.scheme}://{parts.netloc}", int(match["id"]), match["token"]
 
 
 def _names(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: tuple[str, ...]) -> tuple[str, ...]:
@@ -102,6 +119,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     settings = Settings(email=channels.email, telegram=channels.telegram,
                         discord_webhook_url=channels.discord_webhook_url, report_channels=(), periods=(),
                         trade_channels=(), trade_window_seconds=DEFAULT_TRADE_WINDOW_SECONDS)
+    if settings.discord_webhook_url:
+        parse_webhook_url(settings.discord_webhook_url)
     configured = settings.configured
     report_channels = _names(env, "REPORTS_CHANNELS", CHANNELS, configured)
     trade_channels = _names(env, "REPORTS_TRADE_NOTIFICATIONS", CHANNELS, ())

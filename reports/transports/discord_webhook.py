@@ -13,25 +13,22 @@ stand-in, a proxy) is honoured by pointing discord.py's API base there for the s
 from __future__ import annotations
 
 import io
-import re
 from typing import Iterable
-from urllib.parse import urlsplit
 
 import aiohttp
 import discord
 from discord.http import Route
 
-from ..errors import ReportsError
+from ..settings import parse_webhook_url
 from ..wording import Words
 from .base import Note
 from .fit import fit_lines, truncate
 
-__all__ = ["EMBED_LIMITS", "report_embed", "note_embed", "embed_size", "DiscordTransport", "parse_webhook_url"]
+__all__ = ["EMBED_LIMITS", "report_embed", "note_embed", "embed_size", "DiscordTransport"]
 
 EMBED_LIMITS = {"title": 256, "description": 4096, "fields": 25, "field_name": 256, "field_value": 1024,
                 "footer": 2048, "total": 6000}
 _COLOUR = 0x1565C0  # the chart's equity blue
-_WEBHOOK_PATH = re.compile(r"/api(?:/v\d+)?/webhooks/(?P<id>\d{1,20})/(?P<token>[A-Za-z0-9._-]+)/?$")
 
 
 def _len(text: str) -> int:
@@ -72,16 +69,6 @@ def note_embed(note: Note) -> discord.Embed:
     if note.footer:
         embed.set_footer(text=truncate(note.footer, EMBED_LIMITS["footer"], _len))
     return embed
-
-
-def parse_webhook_url(url: str) -> tuple[str, int, str]:
-    """(API origin, webhook id, token) of a webhook URL; a ReportsError (no secret shown) otherwise."""
-    parts = urlsplit(url)
-    match = _WEBHOOK_PATH.search(parts.path)
-    if not match:
-        raise ReportsError("DISCORD_WEBHOOK_URL (value hidden: it is a secret) is not a webhook URL: expected "
-                           "https://discord.com/api/webhooks/<id>/<token>")
-    return f"{parts.scheme}://{parts.netloc}", int(match["id"]), match["token"]
 
 
 class DiscordTransport:
