@@ -179,7 +179,8 @@ def _alerts(prom: PrometheusReader | None, account: str, start: float, end: floa
 def _curve(view: JournalView, prom: PrometheusReader | None, account: AccountRow, start: float, end: float
            ) -> tuple[Curve, float | None, float | None]:
     samples = view.equity_samples(account.name, start, end)
-    peak_before = max(filter(None, [view.peak_equity_before(account.name, start), account.initial_equity_usdt]))
+    peak_before = max((v for v in (view.peak_equity_before(account.name, start), account.initial_equity_usdt) if v),
+                      default=None)
     equity = [s.equity_usdt for s in samples]
     drawdown = drawdown_series(equity, peak_before)
     prices: list[tuple[float, float]] = []
@@ -195,7 +196,7 @@ def _curve(view: JournalView, prom: PrometheusReader | None, account: AccountRow
             (min(day_start(day) + DAY, end), mark.close_price) for day, mark in sorted(marks.items())
             if start <= day_start(day) < end]
     bench_t, bench_v = [], []
-    if prices and equity:
+    if prices and equity and prices[0][1] > 0:
         base = prices[0][1]
         bench_t = [t for t, _ in prices]
         bench_v = [equity[0] * price / base for _, price in prices]

@@ -60,7 +60,8 @@ def _summary(report: Report) -> tuple[str, ...]:
         f"Return {percent(r.period, signed=True)} · 7 d {percent(r.days_7, signed=True)} · "
         f"30 d {percent(r.days_30, signed=True)}",
         f"BTC buy-and-hold {percent(report.benchmark.return_period, signed=True)}",
-        f"{t.count} trades · win rate {percent(t.win_rate)} · profit factor {ratio(t.profit_factor)}",
+        (f"{t.count} trades · win rate {percent(t.win_rate)} · profit factor {ratio(t.profit_factor)}"
+         if t.count else "No trade closed"),
         f"Max drawdown {percent(risk.max_drawdown_ratio)} · now {percent(risk.current_drawdown_ratio)}",
     ]
     if risk.halted_now:

@@ -11,7 +11,7 @@ import pytest
 
 from reports.clock import FixedClock
 from reports.journal import Journal
-from reports.scheduler import LATE_AFTER, SEND_DELAY, ReportScheduler
+from reports.scheduler import GIVE_UP_AFTER, SEND_DELAY, ReportScheduler, retry_delay
 from reports.settings import load_settings
 from reports.state import State
 from reports.transports import build_transports
@@ -118,5 +118,27 @@ def test_a_channel_configured_later_gets_reports_from_then_on(world):
                                                 "Daily report · other · 2026-05-06 UTC"]
 
 
-def test_late_means_over_an_hour_past_its_time():
-    assert LATE_AFTER == 3600.0 and SEND_DELAY == 300.0
+def test_a_channel_that_keeps_failing_is_retried_with_backoff_then_given_up(world):
+    tmp_path, telegram, discord = world
+    discord.fail_next, discord.fail_status = 1_000, 404
+    clock = FixedClock(ts("2026-05-04", 10))
+    settings = load_settings(discord.env())
+    scheduler = ReportScheduler(Journal(tmp_path / "journal"), State(tmp_path / "reports-data", clock.now()),
+                                build_transports(settings), ("discord",), ("day",), None, clock)
+    clock.at = ts("2026-05-05") + SEND_DELAY
+    assert [o.ok for o in _tick(scheduler)] == [False, False]  # main and other
+    (first,) = [d for d in scheduler.state.deliveries() if d.account == "main"]
+    assert (first.status, first.attempts, first.next_attempt_at) == ("retrying", 1, clock.now() + 60)
+    clock.advance(59)
+    assert _tick(scheduler) == []
+    clock.advance(1)
+    assert len(_tick(scheduler)) == 2
+    assert scheduler.state.delivery("main", "day:2026-05-04", "discord").next_attempt_at == clock.now() + 120
+    clock.advance(GIVE_UP_AFTER)  # a day of attempts (and the next days are due meanwhile, failing too)
+    _tick(scheduler)
+    given_up = scheduler.state.delivery("main", "day:2026-05-04", "discord")
+    assert given_up.status == "abandoned" and given_up.attempts == 3 and "404" in given_up.last_error
+    clock.advance(7 * 86_400)
+    assert not any(o.channel == "discord" and "05-04" in str(o) for o in _tick(scheduler))
+    assert scheduler.state.delivery("main", "day:2026-05-04", "discord").attempts == 3
+    assert [retry_delay(n) for n in (1, 2, 3, 7, 20)] == [60, 120, 240, 3600, 3600]
