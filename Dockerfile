@@ -1,6 +1,6 @@
 # One image for the project's Python services: the trader, the Alertmanager render step, the
-# SMS relay, the stack-init step, the stack doctor and the tuning CLI. Installed exactly as the
-# README says: `pip install .`.
+# SMS relay, the stack-init step, the stack doctor, the tuning CLI and the reports service.
+# Installed exactly as the README says: `pip install .`.
 #
 # Build stage: install the project into a virtual environment; the runtime stage copies only
 # that environment: no source tree, no pip cache, no build leftovers.
@@ -14,6 +14,7 @@ COPY alertmanager ./alertmanager
 COPY stacklog ./stacklog
 COPY tuning ./tuning
 COPY doctor ./doctor
+COPY reports ./reports
 RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install .
 
@@ -33,6 +34,9 @@ RUN useradd --uid 10001 --gid 0 --no-create-home --home-dir /nonexistent --shell
  && chown 10001:0 /run/secrets/grafana /data \
  && chmod 0750 /run/secrets/grafana \
  && chown 65534:0 /config && chmod 0750 /config
+# The reports service's own state (volume reports-data) and the mount point of the trader's
+# journal (volume trader-data, read-only there): owned by the stack user, as the volumes will be.
+RUN mkdir -p /data/reports /data/state && chown 10001:0 /data/reports /data/state
 USER 10001:0
 WORKDIR /data
 EXPOSE 8000 9099

@@ -25,7 +25,7 @@ SCHEMA = SCHEMAS_DIR / "compose-spec.json"
 
 EXPECTED_SERVICES = {
     "trader", "alertmanager-config", "sms-relay", "prometheus", "alertmanager", "grafana",
-    "loki", "alloy", "stack-init", "healthcheck-tools", "doctor",
+    "loki", "alloy", "stack-init", "healthcheck-tools", "doctor", "reports",
 }
 NAMED_VOLUMES = {  # volume -> (service, mount point) holding the state that must survive
     "prometheus-data": ("prometheus", "/prometheus"),
@@ -33,6 +33,7 @@ NAMED_VOLUMES = {  # volume -> (service, mount point) holding the state that mus
     "loki-data": ("loki", "/loki"),
     "alertmanager-data": ("alertmanager", "/alertmanager"),
     "alertmanager-config": ("alertmanager", "/config"),
+    "reports-data": ("reports", "/data/reports"),
 }
 # Exact versions: v1.2.3 or 1.2.3, optionally with a variant suffix (-slim-bookworm, -musl).
 EXACT_TAG = re.compile(r"v?\d+\.\d+\.\d+(-[a-z0-9.-]+)?")
