@@ -262,6 +262,7 @@ class RoundTrip:
     pnl: float = 0.0  # trading PnL before fees and funding
     fees: float = 0.0
     funding: float = 0.0
+    external_id: str | None = None  # an exchange account's trade id; None for paper trades
 
 
 @dataclass(frozen=True, slots=True)

@@ -177,3 +177,44 @@ def test_a_drawdown_halt_survives_a_restart(tmp_path):
     assert snap.drawdown_ratio == pytest.approx(0.156397, rel=1e-5) and snap.high_water_mark_usdt == 10_000.0
     assert again.broker.submit("momentum", "binance", "ETHUSDT", "buy", "market", 0.1, leverage=3) is None
     again.close()
+
+
+class _ExchangeAccount:
+    """What issue 14's exchange account exposes: the paper account's attribute names, a kind, an
+    exchange, and its deposits (``transfers``)."""
+
+    kind, exchange = "exchange", "bybit"
+
+    def __init__(self, day: int) -> None:
+        self.name, self.initial, self.balance = "bybit-main", 5_000.0, 5_000.0
+        self.high_water_mark, self.max_drawdown, self.day, self.day_start_equity = 5_000.0, 0.0, day, 5_000.0
+        self.realized_pnl, self.commission, self.funding_pnl, self.transfers = 0.0, {"bybit": 0.0}, 0.0, 0.0
+        self.positions: dict = {}
+        self.trading_halted, self.day_max_drawdown = False, 0.0
+
+    def equity(self) -> float:
+        return self.balance
+
+
+def test_an_exchange_account_is_journalled_from_the_same_attributes(tmp_path):
+    from trader.events import PositionClosed, RoundTrip
+
+    desk = Desk(tmp_path / "state")
+    watched = _ExchangeAccount(desk.account.day)
+    desk.writer.watch(watched)
+    watched.balance += 1_000.0
+    watched.transfers += 1_000.0  # a deposit: equity up 1,000, PnL 0
+    trade = RoundTrip("external", 12.5, 600.0, exchange="bybit", symbol="BTCUSDT", side="short", quantity=0.01,
+                      entry_price=60_000.0, exit_price=58_750.0, opened_at=START - 600, closed_at=START, pnl=12.5,
+                      external_id="bybit-123")
+    for _ in range(2):  # read twice from the exchange
+        desk.trader.bus.publish(PositionClosed("bybit-main", "external", "bybit", "BTCUSDT", START, 12.5, 600.0,
+                                               "external", trade))
+    desk.flush()
+    (row,) = desk.rows("SELECT kind, exchange, equity_usdt FROM accounts WHERE name = 'bybit-main'")
+    assert tuple(row) == ("exchange", "bybit", 6_000.0)
+    (day,) = desk.rows("SELECT transfers_usdt, pnl_usdt, trades FROM daily WHERE account = 'bybit-main'")
+    assert tuple(day) == (1_000.0, 0.0, 1)  # read twice, counted once
+    assert [tuple(r) for r in desk.rows("SELECT external_id, exit_reason FROM trades WHERE account = 'bybit-main'")] \
+        == [("bybit-123", "external")]
+    desk.close()

@@ -62,8 +62,15 @@ def restore_account(account: Account, saved: SavedAccount, marks: Mapping[Market
     for key, price in marks.items():
         account.marks[key] = price
     _restore_strategies(account, saved)
+    strategies = list(strategies)
     if broker is not None:
-        _restore_orders(account, saved, broker, list(strategies))
+        _restore_orders(account, saved, broker, strategies)
+    running = {s.name for s in strategies}
+    for p in account.positions.values():
+        if p.strategy not in running:  # a drill's, or a strategy taken out of the config: nothing exits it
+            _log.warning("resumed a position no running strategy manages", extra={
+                "account": account.name, "exchange": p.exchange, "symbol": p.symbol, "strategy": p.strategy,
+                "quantity": p.quantity})
     _log.info("account resumed from the journal", extra={
         "account": account.name, "balance_usdt": round(account.balance, 2), "positions": len(account.positions),
         "orders": len(saved.orders), "halted": account.halt_reason, "day": row["day"]})

@@ -16,12 +16,12 @@ from functools import lru_cache
 from typing import Any, Iterable
 
 from trader.events import RoundTrip
-from trader.risk import drawdown_ratio
+from trader.risk import SECONDS_PER_DAY, drawdown_ratio
 
-from .saved import day_text
+from .saved import day_number, day_text
 
 __all__ = ["account_row", "position_row", "order_row", "trade_row", "sample_row", "action_row", "upsert",
-           "insert", "DayTotals"]
+           "insert", "DayTotals", "daily_statement"]
 
 # The accounts columns a restart never rewrites (the first start sets them).
 ACCOUNT_KEEPS = ("created_at",)
@@ -85,6 +85,7 @@ def trade_row(account: str, trade: RoundTrip, exit_reason: str) -> dict[str, obj
         "exit_price": trade.exit_price, "opened_at": trade.opened_at, "closed_at": trade.closed_at,
         "holding_seconds": trade.held_seconds, "pnl_usdt": trade.pnl, "fees_usdt": trade.fees,
         "funding_usdt": trade.funding, "net_pnl_usdt": trade.realized_pnl, "exit_reason": exit_reason,
+        "external_id": trade.external_id,
     }
 
 
@@ -100,40 +101,56 @@ def action_row(ts: float, account: str, action: str, actor: str, detail: dict | 
             "detail": json.dumps(detail, sort_keys=True) if detail is not None else None}
 
 
+def transfers_of(account: Any) -> float:
+    """Net deposits (> 0) and withdrawals so far: an exchange account's ``transfers``; 0 for paper."""
+    return float(getattr(account, "transfers", 0.0))
+
+
 class DayTotals:
-    """The open UTC day of one account: what its ``daily`` row adds up besides equity."""
+    """The open UTC day of one account: what its ``daily`` row adds up besides equity and trades
+    (those are counted from the ``trades`` table itself: ``daily_statement``)."""
 
-    def __init__(self, day: int, fees_base: float, funding_base: float, saved: dict | None = None) -> None:
-        self.day = day
-        self.fees_base = fees_base  # cumulative fees and funding at the day's start
-        self.funding_base = funding_base
+    def __init__(self, day: int, account: Any, saved: dict | None = None) -> None:
         saved = saved or {}
-        self.realized = saved.get("realized_pnl_usdt", 0.0)
-        self.trades = saved.get("trades", 0)
-        self.wins = saved.get("wins", 0)
-        self.losses = saved.get("losses", 0)
+        self.day = day
+        # cumulative fees, funding and transfers at the day's start
+        self.fees_base = sum(account.commission.values()) - saved.get("fees_usdt", 0.0)
+        self.funding_base = account.funding_pnl - saved.get("funding_usdt", 0.0)
+        self.transfers_base = transfers_of(account) - saved.get("transfers_usdt", 0.0)
         self.halted_seconds = saved.get("halted_seconds", 0.0)
-
-    def count(self, trade: RoundTrip) -> None:
-        self.trades += 1
-        self.realized += trade.pnl
-        if trade.realized_pnl > 0:
-            self.wins += 1
-        else:
-            self.losses += 1
 
     def row(self, account: Any, equity_start: float, equity_end: float, max_drawdown: float,
             closed: bool, halted_extra: float = 0.0) -> dict[str, object]:
         """The ``daily`` row; ``halted_extra``: halted time not yet added to the totals."""
+        transfers = transfers_of(account) - self.transfers_base
         return {
             "account": account.name, "day": day_text(self.day), "equity_start_usdt": equity_start,
-            "equity_end_usdt": equity_end, "pnl_usdt": equity_end - equity_start,
-            "realized_pnl_usdt": self.realized, "fees_usdt": sum(account.commission.values()) - self.fees_base,
-            "funding_usdt": account.funding_pnl - self.funding_base, "trades": self.trades, "wins": self.wins,
-            "losses": self.losses, "max_drawdown_ratio": max_drawdown,
-            "halted_seconds": self.halted_seconds + halted_extra,
-            "closed": int(closed),
+            "equity_end_usdt": equity_end, "pnl_usdt": equity_end - equity_start - transfers,
+            "transfers_usdt": transfers, "fees_usdt": sum(account.commission.values()) - self.fees_base,
+            "funding_usdt": account.funding_pnl - self.funding_base, "max_drawdown_ratio": max_drawdown,
+            "halted_seconds": self.halted_seconds + halted_extra, "closed": int(closed),
         }
+
+
+_DAY_TRADES = ("trades", "wins", "losses", "realized_pnl_usdt")
+
+
+def daily_statement(row: dict[str, object]) -> tuple[str, tuple]:
+    """The ``daily`` upsert of ``row`` with its trade columns counted, in the same statement, from
+    the trades the table holds for that UTC day: one source of truth (a trade an exchange account
+    reads twice counts once), and no counters to carry across a restart."""
+    start = day_number(str(row["day"])) * SECONDS_PER_DAY
+    return _daily_sql(tuple(row)), (*row.values(), row["account"], start, start + SECONDS_PER_DAY)
+
+
+@lru_cache(maxsize=None)
+def _daily_sql(columns: tuple[str, ...]) -> str:
+    names = columns + _DAY_TRADES
+    updates = ", ".join(f"{c} = excluded.{c}" for c in names if c not in ("account", "day"))
+    return (f"INSERT INTO daily ({', '.join(names)}) SELECT {', '.join('?' * len(columns))}, COUNT(*), "
+            "COALESCE(SUM(net_pnl_usdt > 0), 0), COALESCE(SUM(net_pnl_usdt <= 0), 0), TOTAL(pnl_usdt) "
+            "FROM trades WHERE account = ? AND closed_at >= ? AND closed_at < ? "
+            f"ON CONFLICT (account, day) DO UPDATE SET {updates}")
 
 
 @lru_cache(maxsize=None)

@@ -25,7 +25,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Callable, Sequence
 
-__all__ = ["V1_DDL", "MIGRATIONS", "SCHEMA_VERSION", "Migration", "migrate", "table_names", "SchemaError"]
+__all__ = ["V1_DDL", "MIGRATIONS", "SCHEMA_VERSION", "Migration", "migrate", "check_version", "table_names",
+           "SchemaError"]
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -206,22 +207,28 @@ def table_names(conn: sqlite3.Connection) -> list[str]:
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
 
 
+def check_version(conn: sqlite3.Connection, where: str, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """The file's version, read only; raises ``SchemaError`` (``where`` names the file) for a newer
+    version than this code knows, or for a file at version 0 that already holds tables: some
+    other database, never overwritten."""
+    target = len(migrations)
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > target:
+        raise SchemaError(f"journal {where}: schema version {version} is newer than this trader's {target} "
+                          "(run the trader version that wrote it, or a newer one)")
+    if version == 0 and table_names(conn):
+        raise SchemaError(f"journal {where}: not a trader journal (user_version 0 and tables "
+                          f"{', '.join(table_names(conn))}); give another --state-dir")
+    return version
+
+
 def migrate(conn: sqlite3.Connection, where: str, migrations: Sequence[Migration] = MIGRATIONS) -> tuple[int, int]:
     """Bring the journal at ``conn`` (autocommit mode) to ``len(migrations)``; returns (from, to).
-
-    Raises ``SchemaError`` (``where`` names the file) for a newer version than this code knows, or
-    for a file at version 0 that already holds tables: some other database, never overwritten.
-    """
+    Raises ``SchemaError`` as ``check_version`` does."""
     target = len(migrations)
     conn.execute("BEGIN IMMEDIATE")  # the write lock first: no other writer between read and write
     try:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > target:
-            raise SchemaError(f"journal {where}: schema version {version} is newer than this trader's {target} "
-                              "(run the trader version that wrote it, or a newer one)")
-        if version == 0 and table_names(conn):
-            raise SchemaError(f"journal {where}: not a trader journal (user_version 0 and tables "
-                              f"{', '.join(table_names(conn))}); give another --state-dir")
+        version = check_version(conn, where, migrations)
         for step in migrations[version:]:
             step(conn)
         if version != target:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from .lock import LockHeld, StateLock
-from .schema import MIGRATIONS, Migration, SchemaError, migrate
+from .schema import MIGRATIONS, Migration, SchemaError, check_version, migrate
 
 __all__ = ["JOURNAL_FILE", "Journal", "JournalError", "JournalInUse", "open_journal"]
 
@@ -68,6 +68,14 @@ class Journal:
         return dict(self.conn.execute("SELECT key, value FROM meta"))
 
     def close(self) -> None:
+        """Close the file, back in rollback-journal mode when no reader has it open: with no -wal
+        and -shm left beside it, a reader in a read-only directory can still open a stopped
+        trader's journal (WAL needs -shm, which such a reader cannot create). The next start
+        turns WAL on again."""
+        try:
+            self.conn.execute("PRAGMA journal_mode = DELETE")  # checkpoints; stays WAL if a reader is in
+        except sqlite3.Error:
+            pass
         self.conn.close()
         self._lock.release()
 
@@ -128,15 +136,16 @@ def _connect(path: Path, migrations: Sequence[Migration]) -> sqlite3.Connection:
     try:
         conn = sqlite3.connect(path, isolation_level=None)
         conn.execute("PRAGMA busy_timeout = 5000")
-        if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0] != "wal":
-            raise JournalError(f"journal {path}: cannot use write-ahead logging on this file system")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA foreign_keys = ON")
-        problems = [row[0] for row in conn.execute("PRAGMA quick_check")]
+        problems = [row[0] for row in conn.execute("PRAGMA quick_check")]  # before anything writes
         if problems != ["ok"]:
             found = "; ".join(" ".join(str(p).split()) for p in problems[:2]).replace("*** in database main *** ", "")
             raise JournalError(f"journal {path}: damaged ({found}); it is kept as it is: restore a backup "
                                "or move it away to start over")
+        check_version(conn, str(path), migrations)  # a newer or foreign file: refused before any write
+        if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0] != "wal":
+            raise JournalError(f"journal {path}: cannot use write-ahead logging on this file system")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
         migrate(conn, str(path), migrations)
         return conn
     except SchemaError as error:

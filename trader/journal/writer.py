@@ -32,8 +32,8 @@ from trader.days import ClosedDay
 from trader.portfolio import Account
 from trader.risk import SECONDS_PER_DAY, drawdown_ratio
 
-from .rows import (ACCOUNT_KEEPS, DayTotals, account_row, action_row, insert, order_row, position_row, sample_row,
-                   trade_row, upsert)
+from .rows import (ACCOUNT_KEEPS, DayTotals, account_row, action_row, daily_statement, insert, order_row,
+                   position_row, sample_row, trade_row, upsert)
 from .saved import SavedAccount, day_text
 from .store import Journal
 
@@ -80,10 +80,7 @@ class JournalWriter:
     def watch(self, account: Account, broker: Any = None, saved: SavedAccount | None = None) -> None:
         """Journal ``account`` (``broker``: its resting orders) from now on; ``saved``: what the
         journal held for it (its open day's totals, the rows to replace)."""
-        day_row = saved.day_row if saved is not None else None
-        fees = sum(account.commission.values())
-        totals = DayTotals(account.day, fees - (day_row or {}).get("fees_usdt", 0.0),
-                           account.funding_pnl - (day_row or {}).get("funding_usdt", 0.0), day_row)
+        totals = DayTotals(account.day, account, saved.day_row if saved is not None else None)
         since = saved.row["updated_at"] if saved is not None else self._clock()
         track = _Track(account, broker, totals, counted_until=since, was_halted=account.trading_halted)
         if saved is not None:  # rows the journal holds: rewritten or deleted at the first flush
@@ -117,7 +114,7 @@ class JournalWriter:
         track.closed_days.append(track.totals.row(account, closed.equity_start, closed.equity_end,
                                                   closed.max_drawdown, closed=True))
         track.samples.append(sample_row(account, ts))
-        track.totals = DayTotals(account.day, sum(account.commission.values()), account.funding_pnl)
+        track.totals = DayTotals(account.day, account)
         self._soon()
 
     def _on_closed(self, event: PositionClosed) -> None:
@@ -125,7 +122,6 @@ class JournalWriter:
         if track is None or event.trade is None:
             return
         track.trades.append(trade_row(event.account, event.trade, event.exit_reason))
-        track.totals.count(event.trade)
         self._soon()
 
     # --- writing ------------------------------------------------------------------------------
@@ -133,7 +129,10 @@ class JournalWriter:
     async def run(self) -> None:
         while True:
             await asyncio.sleep(FLUSH_SECONDS)
-            self.flush()
+            try:
+                self.flush()
+            except Exception:  # a bug must not stop the journal for the rest of the run
+                _log.exception("journal flush failed", extra={"journal": str(self.journal.path)})
 
     def close(self) -> None:
         """The last flush (a clean stop); the journal itself is closed by its owner."""
@@ -194,12 +193,14 @@ class JournalWriter:
                                  closed=False, halted_extra=halted_add)
         name = account.name
         statements.append((upsert("accounts", ("name",), tuple(row), ACCOUNT_KEEPS), [tuple(row.values())]))
-        for sql, rows in _rows_of("daily", ("account", "day"), track.closed_days + [today]):
-            statements.append((sql, rows))
+        if track.trades:  # before the days that count them; an exchange trade read twice is added once
+            statements.append((insert("trades", tuple(track.trades[0])) + " ON CONFLICT DO NOTHING",
+                               [tuple(t.values()) for t in track.trades]))
+        for day in track.closed_days + [today]:
+            sql, args = daily_statement(day)
+            statements.append((sql, [args]))
         samples = track.samples + ([sample_row(account, now)] if sample_due else [])
         statements.extend(_rows_of("equity_samples", ("account", "ts"), samples))
-        if track.trades:
-            statements.append((insert("trades", tuple(track.trades[0])), [tuple(t.values()) for t in track.trades]))
         for key in stale_positions:
             if key in positions:
                 statements.extend(_rows_of("positions", ("account", "exchange", "symbol"), [positions[key]]))
