@@ -176,6 +176,8 @@ def test_a_drawdown_halt_survives_a_restart(tmp_path):
     assert snap.trading_halted and again.account.halted_drawdown and again.account.halted_drawdown_at == START
     assert snap.drawdown_ratio == pytest.approx(0.156397, rel=1e-5) and snap.high_water_mark_usdt == 10_000.0
     assert again.broker.submit("momentum", "binance", "ETHUSDT", "buy", "market", 0.1, leverage=3) is None
+    # The minute it was down counts as halted time of the day.
+    assert again.rows("SELECT halted_seconds FROM daily")[0][0] == pytest.approx(60.0)
     again.close()
 
 
