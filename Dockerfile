@@ -28,10 +28,11 @@ COPY deploy/container/stack_init.py /opt/stack/stack_init.py
 # A fixed, non-root uid: a new named volume takes the owner of the directory it is mounted on,
 # so these directories decide who may write the volumes. Group 0 can read Grafana's password
 # file (Grafana runs as 472:0); /config belongs to nobody, Alertmanager's user, who runs the
-# render step and reads its 0600 output.
+# render step and reads its 0600 output. /data/state holds the trader's journal (the trader-data
+# volume; `--state-dir` defaults to ./state under the working directory /data).
 RUN useradd --uid 10001 --gid 0 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin stack \
- && mkdir -p /run/secrets/grafana /config /data \
- && chown 10001:0 /run/secrets/grafana /data \
+ && mkdir -p /run/secrets/grafana /config /data/state \
+ && chown 10001:0 /run/secrets/grafana /data /data/state \
  && chmod 0750 /run/secrets/grafana \
  && chown 65534:0 /config && chmod 0750 /config
 # The reports service's own state (volume reports-data) and the mount point of the trader's

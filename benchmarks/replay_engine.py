@@ -10,6 +10,10 @@ prints every run, then the best and the median of each. Beside the wall-clock ra
 figure) each run shows the rate per CPU second of this process: when the two differ, another
 process took the core; when both drop, the host itself ran slower (shared machines do).
 
+The engine also runs with its journal (trader/journal/, in a fresh temporary state dir each
+run): the journal's writer must stay off the market-data path, so the two engine figures should
+be within noise of each other.
+
     /tmp/venv0/bin/python benchmarks/replay_engine.py [recording] [--repeat 3]
 """
 
@@ -19,6 +23,7 @@ import argparse
 import asyncio
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,17 +32,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling benchmar
 from replay_throughput import DEFAULT, run_once as run_baseline  # noqa: E402
 from trader.cli import build_config, build_parser  # noqa: E402
 from trader.engine import Trader  # noqa: E402
+from trader.journal import open_journal  # noqa: E402
 from stacklog import configure_logging  # noqa: E402
 
 TARGET_MSG_PER_S = 50_000  # issue 3: the full engine at --speed max, one core
 
 
-def run_engine(path: Path) -> tuple[int, float, int]:
+def run_engine(path: Path, journal_dir: str | None = None) -> tuple[int, float, int]:
     """One replay through the Trader the CLI builds for ``--replay path --speed max`` (the metrics
-    server aside); returns (messages, seconds, orders submitted)."""
-    config = build_config(build_parser().parse_args(["--replay", str(path), "--speed", "max"]))
-    trader = Trader(config)
+    server aside), journalled in ``journal_dir`` if given; returns (messages, seconds, orders submitted)."""
+    flags = ["--replay", str(path), "--speed", "max"] + (["--state-dir", journal_dir] if journal_dir else [])
+    config = build_config(build_parser().parse_args(flags))
+    journal = open_journal(config.state_dir(), feed_kind=config.feed.kind) if journal_dir else None
+    trader = Trader(config, journal=journal)
     (summary,) = asyncio.run(trader.run())
+    if journal is not None:
+        journal.close()
     assert summary.rejected == 0 and summary.sequence_gaps == 0, str(summary)
     orders = sum(n for key, n in trader.accounts[0].account.orders.items() if key[3] == "submitted")
     return summary.messages, summary.seconds, orders
@@ -62,6 +72,8 @@ def main() -> None:
     baseline: list[float] = []
     engine_cpu: list[float] = []
     baseline_cpu: list[float] = []
+    journalled: list[float] = []
+    journalled_cpu: list[float] = []
     for i in range(args.repeat):
         (messages, seconds), cpu = _cpu_rate(run_baseline, args.path)
         baseline.append(messages / seconds)
@@ -73,12 +85,22 @@ def main() -> None:
         engine_cpu.append(cpu)
         print(f"  run {i + 1}: engine   {engine[-1]:,.0f} msg/s ({messages} messages in {seconds:.2f} s; "
               f"{cpu:,.0f} per CPU second; {orders} orders)")
+        with tempfile.TemporaryDirectory() as state:
+            (messages, seconds, orders), cpu = _cpu_rate(lambda p: run_engine(p, state), args.path)
+        journalled.append(messages / seconds)
+        journalled_cpu.append(cpu)
+        print(f"  run {i + 1}: engine + journal {journalled[-1]:,.0f} msg/s ({messages} messages in {seconds:.2f} s; "
+              f"{cpu:,.0f} per CPU second; {orders} orders)")
     best = max(engine)
     print(f"parse + book + bus (baseline): best {max(baseline):,.0f} msg/s, median {statistics.median(baseline):,.0f} "
           f"(per CPU second: best {max(baseline_cpu):,.0f}, median {statistics.median(baseline_cpu):,.0f})")
     print(f"full engine replay at max speed: best {best:,.0f} msg/s, median {statistics.median(engine):,.0f} "
           f"(per CPU second: best {max(engine_cpu):,.0f}, median {statistics.median(engine_cpu):,.0f}); "
           f"best is {best / max(baseline):.0%} of the baseline's best")
+    print(f"full engine with its journal: best {max(journalled):,.0f} msg/s, median {statistics.median(journalled):,.0f} "
+          f"(per CPU second: best {max(journalled_cpu):,.0f}, median {statistics.median(journalled_cpu):,.0f}); "
+          f"best is {max(journalled) / best:.0%} of the engine's best without "
+          f"({max(journalled_cpu) / max(engine_cpu):.0%} per CPU second)")
     verdict = "OK" if best >= TARGET_MSG_PER_S else "BELOW TARGET"
     print(f"target: full engine >= {TARGET_MSG_PER_S:,} msg/s on one core (best of {args.repeat}): {verdict}")
 

@@ -19,7 +19,7 @@ from trader.vocabulary import SIDES
 
 __all__ = ["TradingCollector", "ACCOUNT_FIGURES"]
 
-_ENOUGH_RETURNS = "until enough returns"
+_ENOUGH_RETURNS = "until 7 daily returns"  # trader.risk.MIN_DAILY_RETURNS closed UTC days
 
 # Per-account figures, each read from the AccountSnapshot field it names.
 ACCOUNT_FIGURES: tuple[MetricSpec, ...] = (
@@ -41,9 +41,13 @@ ACCOUNT_FIGURES: tuple[MetricSpec, ...] = (
                   reads="unrealized_pnl_usdt", unit="usdt", requirement="PnL unrealised (001, 002)"),
     account_gauge("trader_funding_pnl_usdt", "Funding received (positive) or paid (negative) since start.",
                   reads="funding_pnl_usdt", unit="usdt", requirement="funding PnL (001)"),
-    account_gauge("trader_sharpe_30d", "Annualised Sharpe ratio of daily returns over 30 days.",
+    account_gauge("trader_sharpe_30d",
+                  "Sharpe ratio of the last 30 daily returns (closed UTC days, from the journal), annualised "
+                  "with sqrt(365).",
                   reads="sharpe_30d", unit="", requirement="Sharpe rolling 30 d (001, 002)", absent=_ENOUGH_RETURNS),
-    account_gauge("trader_sortino_30d", "Annualised Sortino ratio of daily returns over 30 days.",
+    account_gauge("trader_sortino_30d",
+                  "Sortino ratio (downside deviation) of the last 30 daily returns (closed UTC days, from the "
+                  "journal), annualised with sqrt(365).",
                   reads="sortino_30d", unit="", requirement="Sortino rolling 30 d (001, 002)", absent=_ENOUGH_RETURNS),
     account_gauge("trader_profit_factor", "Gross profit / gross loss of closed trades.",
                   reads="profit_factor", unit="", requirement="profit factor (004)", absent="until a losing trade"),
@@ -74,7 +78,9 @@ SIGNALS = MetricSpec("trader_signals_total", "counter", "Strategy signals by sid
 STRATEGY_PNL = account_gauge("trader_strategy_pnl_usdt", "PnL attributed to one strategy.",
                              ("account", "strategy"), unit="usdt", requirement="per-strategy performance (002)",
                              series="A*S")
-STRATEGY_SHARPE = account_gauge("trader_strategy_sharpe_30d", "Per-strategy Sharpe ratio over 30 days.",
+STRATEGY_SHARPE = account_gauge("trader_strategy_sharpe_30d",
+                                "Sharpe ratio of a strategy's last 30 daily returns: its closed trades' net PnL "
+                                "each UTC day over the account's day-start equity, annualised with sqrt(365).",
                                 ("account", "strategy"), unit="", requirement="per-strategy Sharpe (002)",
                                 series="A*S", absent=_ENOUGH_RETURNS)
 

@@ -39,10 +39,10 @@ from .events import (
 )
 from .limits import LimitsGate, OrderIntent
 from .market import MarketState
-from .portfolio import Account
-from .vocabulary import OrderType, RejectReason, Side
+from .portfolio import Account, ClosedTrade
+from .vocabulary import ExitReason, OrderType, RejectReason, Side
 
-__all__ = ["Order", "SimulatedExchange", "PaperBroker"]
+__all__ = ["Order", "SimulatedExchange", "PaperBroker", "exit_reason_of"]
 
 _log = logging.getLogger("trader.broker")
 _BOOK_DEPTH = 20  # levels walked by a taker fill; beyond them the last level's price is used
@@ -70,6 +70,7 @@ class Order:
     triggered: bool = False  # a stop that has become a market order
     cancel_requested: bool = False
     reason: str | None = None
+    exit_reason: ExitReason | None = None  # why a fill that closes the position ends it; None: exit_reason_of()
 
     @property
     def remaining(self) -> float:
@@ -79,6 +80,21 @@ class Order:
     def done(self) -> bool:
         return self.status in ("filled", "canceled", "rejected")
 
+
+def exit_reason_of(order: Order) -> ExitReason:
+    """Why a fill of ``order`` that closes its position ends the round trip (the journal's trades).
+
+    The order's own ``exit_reason`` when set (an operator's close: ``manual``); else a stop order is
+    a ``stop``, a reduce-only limit a ``take_profit`` (the strategies' protective exits), and any
+    other order the strategy's own decision, ``signal``.
+    """
+    if order.exit_reason is not None:
+        return order.exit_reason
+    if order.order_type == "stop":
+        return "stop"
+    if order.reduce_only and order.order_type in ("limit", "post_only"):
+        return "take_profit"
+    return "signal"
 
 
 class SimulatedExchange:
@@ -167,6 +183,14 @@ class PaperBroker:
 
     def open_orders(self, strategy: str | None = None) -> list[Order]:
         return [o for o in self.orders.values() if strategy is None or o.strategy == strategy]
+
+    def restore(self, order: Order) -> None:
+        """Put a resting order back as it was (trader/journal/ at start); new ids follow its id."""
+        order.status = "open"
+        self.orders[order.order_id] = order
+        number = order.order_id.rsplit("-", 1)[-1]
+        if number.isdigit():  # ids are "<account>-<n>", one count for every broker of the process
+            PaperBroker._ids = itertools.count(max(int(number) + 1, next(PaperBroker._ids)))
 
     def close(self) -> None:
         for timer in self._timers:
@@ -362,8 +386,7 @@ class PaperBroker:
             self._count(order, "filled")
             self.orders.pop(order.order_id, None)
         if closed is not None:
-            self.bus.publish(PositionClosed(order.account, owner, order.exchange, order.symbol, now,
-                                            closed.realized_pnl, closed.held_seconds))
+            self._publish_closed(closed, exit_reason_of(order))
             _log.info("position closed", extra={"account": order.account, "strategy": owner,
                                                 "exchange": order.exchange, "symbol": order.symbol,
                                                 "realized_pnl_usdt": round(closed.realized_pnl, 4),
@@ -435,11 +458,14 @@ class PaperBroker:
         _log.error("position liquidated", extra={"account": self.account.name, "exchange": exchange, "symbol": symbol,
                                                  "strategy": position.strategy, "mark_price": mark,
                                                  "liquidation_price": liq, "loss_usdt": round(loss, 2)})
-        self.bus.publish(PositionClosed(self.account.name, position.strategy, exchange, symbol, now,
-                                        trade.realized_pnl, trade.held_seconds))
+        self._publish_closed(trade, "liquidation")
         self._drop_reduce_only(exchange, symbol)
 
     # --- plumbing ---------------------------------------------------------------------------
+
+    def _publish_closed(self, trade: ClosedTrade, exit_reason: ExitReason) -> None:
+        self.bus.publish(PositionClosed(self.account.name, trade.strategy, trade.exchange, trade.symbol,
+                                        trade.closed_at, trade.realized_pnl, trade.held_seconds, exit_reason, trade))
 
     def _count(self, order: Order, status: str) -> None:
         self.account.orders[(order.exchange, order.symbol, order.side, status)] += 1

@@ -1,8 +1,10 @@
 """The command line of ``python -m trader``: flags, config, logging, signals, the run.
 
 ``main(argv, start_exporters, start_backfill)`` returns the exit code: 0 after a clean stop
-(SIGTERM/SIGINT) or the end of a replay, 2 for a bad flag or config value (one line on stderr
-naming it), 1 when the metrics port cannot be opened. ``start_exporters(trader, host, port)`` and
+(SIGTERM/SIGINT) or the end of a replay, 2 for a bad flag or config value, or a journal that
+cannot be used (one line on stderr naming it), 1 when the metrics port cannot be opened.
+``python -m trader resume --state-dir DIR --account NAME [--yes]`` lifts a stopped trader's
+halt (trader/journal/resume_command.py). ``start_exporters(trader, host, port)`` and
 ``start_backfill(trader, path, interval)`` (``--openmetrics-out``, ``trader/simrun.py``) are given
 by ``trader/__main__.py``, the one place that wires the core to the exporters.
 """
@@ -21,15 +23,16 @@ from typing import Callable, NoReturn, Sequence
 
 from stacklog import configure_logging
 
-from .config import DEFAULT_SYMBOLS, Config, ConfigError, load_config, with_overrides
+from .config import DEFAULT_STATE_DIR, DEFAULT_SYMBOLS, Config, ConfigError, load_config, with_overrides
 from .drills import DRILLS
 from .engine import Trader
 from .exchanges import titles
 from .feeds.sim import sim_symbols
+from .journal import JournalError, open_journal, resume_command
 from . import simrun
 from .vocabulary import EXCHANGES, FEED_KINDS
 
-__all__ = ["build_parser", "build_config", "main"]
+__all__ = ["build_parser", "build_resume_parser", "build_config", "main"]
 
 _log = logging.getLogger("trader")
 StartExporters = Callable[[Trader, str, int], object]
@@ -135,7 +138,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), type=str.upper,
                         help="JSON log lines on stdout at this level and above (default INFO)")
     parser.add_argument("--seed", type=_seed, help="seed of the sim feed and the paper broker's randomness (default 0)")
+    parser.add_argument("--state-dir", metavar="DIR",
+                        help="the journal's directory (docs/journal.md): balance, positions, halts and history "
+                             "survive a restart there (default ./state; a replay or a drill keeps no journal "
+                             "unless given one)")
     simrun.add_arguments(parser)  # --openmetrics-out, --sample-interval, --run-for
+    return parser
+
+
+def build_resume_parser() -> argparse.ArgumentParser:
+    parser = _OneLineParser(
+        prog="python -m trader resume",
+        description="Lift the risk halt of an account of a stopped trader: logged (with your OS user) and "
+                    "recorded in the journal's actions. A drawdown halt restarts the drawdown from the last "
+                    "equity. Refused while a trader runs on the state dir.")
+    parser.add_argument("--state-dir", default=DEFAULT_STATE_DIR, metavar="DIR",
+                        help=f"the stopped trader's journal directory (default ./{DEFAULT_STATE_DIR})")
+    parser.add_argument("--account", required=True, metavar="NAME", help="the halted account")
+    parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     return parser
 
 
@@ -177,6 +197,10 @@ def build_config(args: argparse.Namespace) -> Config:
         config = dataclasses.replace(config, metrics=dataclasses.replace(config.metrics, port=args.metrics_port))
     if args.log_level is not None:
         config = dataclasses.replace(config, log_level=args.log_level)
+    if args.state_dir is not None:
+        if not args.state_dir.strip():
+            raise ConfigError("config: --state-dir = '': expected a directory")
+        config = dataclasses.replace(config, journal=dataclasses.replace(config.journal, state_dir=args.state_dir))
     return config
 
 
@@ -220,17 +244,37 @@ async def _serve(trader: Trader, config: Config, start_exporters: StartExporters
     return 0
 
 
+def _trader_name(config: Config) -> str:
+    """The trader's name for the journal's meta (issue 13b adds it to the config)."""
+    return str(getattr(config, "name", None) or "trader")
+
+
 def main(argv: Sequence[str] | None = None, start_exporters: StartExporters | None = None,
          start_backfill: simrun.StartBackfill | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["resume"]:
+        resume = build_resume_parser().parse_args(argv[1:])
+        return resume_command.run(resume.state_dir, resume.account, confirmed=resume.yes)
     args = build_parser().parse_args(argv)
     try:
         config = build_config(args)
         simrun.check(args, config)
+        if args.openmetrics_out is not None and args.state_dir is not None:
+            raise ConfigError(f"config: --state-dir = {args.state_dir!r}: expected no journal with --openmetrics-out "
+                              "(a run on simulated time is not the account's history)")
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
     if args.openmetrics_out is not None:
         return simrun.run(args, config, start_backfill)
+    journal = None
+    state_dir = config.state_dir(args.drill)
+    if state_dir is not None:  # before anything starts: an unusable journal is one line, exit 2
+        try:
+            journal = open_journal(state_dir, feed_kind=config.feed.kind, trader_name=_trader_name(config))
+        except JournalError as error:
+            print(error, file=sys.stderr)
+            return 2
     configure_logging(config.log_level)
     # Replays at max speed would log every order; their one summary line is what matters.
     if config.feed.kind == "replay" and config.feed.speed is None:
@@ -239,13 +283,18 @@ def main(argv: Sequence[str] | None = None, start_exporters: StartExporters | No
     _log.info("config loaded", extra={
         "config": args.config, "feed": config.feed.kind, "exchanges": ",".join(config.feed.exchanges),
         "symbols": ",".join(config.feed.symbols), "accounts": ",".join(a.name for a in config.accounts),
-        "metrics_port": config.metrics.port, "drill": args.drill})
+        "metrics_port": config.metrics.port, "drill": args.drill, "state_dir": state_dir})
     try:
-        trader = Trader(config, drill=args.drill)
+        trader = Trader(config, drill=args.drill, journal=journal)
     except ConfigError as error:  # a setting only the feeds can check (a recording, a symbol); anything else is a bug
         print(error, file=sys.stderr)
+        if journal is not None:
+            journal.close()
         return 2
     try:
         return asyncio.run(_serve(trader, config, start_exporters))
     except KeyboardInterrupt:  # a second Ctrl-C before the loop's handler was installed
         return 0
+    finally:
+        if journal is not None:
+            journal.close()

@@ -28,11 +28,12 @@ from trader.vocabulary import EXCHANGES, FeedKind
 
 __all__ = [
     "ConfigError", "FeedConfig", "PaperConfig", "RiskConfig", "LimitsConfig", "StrategyConfig",
-    "AccountConfig", "DrillConfig", "MetricsConfig", "Config", "load_config", "load_config_text",
+    "AccountConfig", "DrillConfig", "MetricsConfig", "JournalConfig", "Config", "load_config", "load_config_text",
     "DEFAULT_SYMBOLS",
 ]
 
 # Liquid USDT-margined perpetuals, most liquid first; ``--symbols N`` takes the first N.
+DEFAULT_STATE_DIR = "state"  # the journal's directory, relative to the working directory
 DEFAULT_SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT", "BNBUSDT", "ADAUSDT", "LINKUSDT")
 
 
@@ -77,7 +78,8 @@ class PaperConfig:
 
 @dataclass(frozen=True)
 class RiskConfig:
-    """How equity is sampled for VaR, CVaR, Sharpe and Sortino (see trader/risk.py)."""
+    """How equity is sampled for VaR, CVaR and correlation (see trader/risk.py); Sharpe and Sortino
+    read daily returns instead (``risk.daily_sharpe``)."""
 
     sample_interval_seconds: float = field(default=10.0, metadata=_check(gt=0))
     min_samples: int = field(default=30, metadata=_check(ge=3))  # returns needed before a figure exists
@@ -148,12 +150,22 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True)
+class JournalConfig:
+    """Where the journal lives (trader/journal/, docs/journal.md); ``--state-dir`` overrides."""
+
+    # The directory of journal.sqlite3. Unset: ./state for the live and sim feeds; no journal for a
+    # replay or a drill (a recording's history or a staged crash is not the account's own).
+    state_dir: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     feed: FeedConfig = field(default_factory=FeedConfig)
     paper: PaperConfig = field(default_factory=PaperConfig)
     risk: RiskConfig = field(default_factory=RiskConfig)
     drill: DrillConfig = field(default_factory=DrillConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    journal: JournalConfig = field(default_factory=JournalConfig)
     accounts: tuple[AccountConfig, ...] = field(default_factory=lambda: (AccountConfig(),))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -162,6 +174,13 @@ class Config:
 
     def account_symbols(self, account: AccountConfig) -> tuple[str, ...]:
         return account.symbols or self.feed.symbols
+
+    def state_dir(self, drill: str | None = None) -> str | None:
+        """The journal's directory, or None for no journal: a replay or a ``drill`` rehearses on
+        history or a staged crash, which is not the account's own, unless a directory is given."""
+        if self.journal.state_dir is not None:
+            return self.journal.state_dir
+        return None if self.feed.kind == "replay" or drill is not None else DEFAULT_STATE_DIR
 
 
 # --- loading ------------------------------------------------------------------------------

@@ -9,6 +9,9 @@ Market events reach, synchronously on the bus, each account's broker (resting or
 funding, liquidations) and then its strategies. Two timers run beside the feeds: housekeeping
 every second (stale entries, position timeouts) and the risk sampler every
 ``risk.sample_interval_seconds`` (equity samples; VaR, Sharpe... recomputed there only).
+
+With a ``journal`` (trader/journal/), the accounts resume from it at construction and its writer
+runs beside the timers, flushing once more at a clean stop.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from .anomalies import AnomalyDetector
 from .api_stats import ApiStats
@@ -33,6 +36,9 @@ from .portfolio import Account
 from .snapshot import TraderSnapshot
 from .strategies import Strategy, StrategyContext, make_strategy
 from .vocabulary import ORDER_ENDPOINTS, MarketKey
+
+if TYPE_CHECKING:
+    from .journal import Journal
 
 __all__ = ["Trader", "AccountRuntime"]
 
@@ -51,8 +57,9 @@ class AccountRuntime:
 
 class Trader:
     def __init__(self, config: Config, *, drill: str | None = None, feeds: Sequence[object] | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
-        """``feeds``: ready feed objects (tests); default: built from ``config.feed``."""
+                 clock: Callable[[], float] = time.time, journal: "Journal | None" = None) -> None:
+        """``feeds``: ready feed objects (tests); default: built from ``config.feed``. ``journal``:
+        resume from it and write to it (the caller opens and closes it)."""
         self.config = config
         self.clock = clock
         self.bus = EventBus()
@@ -90,6 +97,11 @@ class Trader:
         self.bus.subscribe(DepthUpdate, self._on_market)
         self.bus.subscribe(MarkPrice, self._on_mark_price)
         self.feeds = list(feeds) if feeds is not None else self._make_feeds()
+        self.journal_writer = None
+        if journal is not None:
+            from .journal import attach
+
+            self.journal_writer = attach(journal, self)
         self.drill: Drill | None = None
         if drill is not None:
             first = self.accounts[0]
@@ -140,6 +152,8 @@ class Trader:
                    asyncio.create_task(self._sampler(), name="risk-sampler")]
         if self.drill is not None:
             helpers.append(asyncio.create_task(self._run_drill(), name="drill"))
+        if self.journal_writer is not None:
+            helpers.append(asyncio.create_task(self.journal_writer.run(), name="journal"))
         stop_task = asyncio.create_task(self._stopping.wait(), name="stop")
         results: list[object] = []
         try:
@@ -158,6 +172,8 @@ class Trader:
             await asyncio.gather(*feed_tasks, *helpers, stop_task, return_exceptions=True)
             for runtime in self.accounts:
                 runtime.broker.close()
+            if self.journal_writer is not None:
+                self.journal_writer.close()
             for task in feed_tasks:
                 if task.done() and not task.cancelled() and task.exception() is None:
                     results.append(task.result())

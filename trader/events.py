@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from trader.vocabulary import (AnomalyReason, FeedRejectReason, Liquidity, OrderType, RejectReason,
+from trader.vocabulary import (AnomalyReason, ExitReason, FeedRejectReason, Liquidity, OrderType, RejectReason,
                                RiskRefusalReason, Side)
 
 __all__ = [
@@ -32,7 +32,7 @@ __all__ = [
     "FeedConnected", "FeedDisconnected", "FeedResynced", "MessageRejected", "ApiRequest",
     "Anomaly", "Signal",
     "OrderSubmitted", "OrderAccepted", "OrderFilled", "OrderRejected", "OrderCanceled",
-    "RiskRefused", "PositionClosed", "PositionLiquidated", "FundingPaid",
+    "RiskRefused", "RoundTrip", "PositionClosed", "PositionLiquidated", "FundingPaid",
     "DrillStarted", "DrillEnded",
 ]
 
@@ -245,14 +245,37 @@ class RiskRefused:
 
 
 @dataclass(frozen=True, slots=True)
+class RoundTrip:
+    """A closed position from open to close, as the journal's trades table keeps it (docs/journal.md)."""
+
+    strategy: str
+    realized_pnl: float  # net, USDT: trading PnL - fees + funding; > 0 is a win
+    held_seconds: float
+    exchange: str = ""
+    symbol: str = ""
+    side: str = "long"  # 'long' | 'short'
+    quantity: float = 0.0  # the largest absolute size held
+    entry_price: float = 0.0  # volume-weighted
+    exit_price: float = 0.0  # volume-weighted
+    opened_at: float = 0.0
+    closed_at: float = 0.0
+    pnl: float = 0.0  # trading PnL before fees and funding
+    fees: float = 0.0
+    funding: float = 0.0
+    external_id: str | None = None  # an exchange account's trade id; None for paper trades
+
+
+@dataclass(frozen=True, slots=True)
 class PositionClosed:
     account: str
     strategy: str
     exchange: str
     symbol: str
     ts: float
-    realized_pnl: float  # USDT, after fees of the round trip
+    realized_pnl: float  # USDT, net of the round trip: trading PnL - fees + funding (> 0 is a win)
     held_seconds: float
+    exit_reason: ExitReason = "signal"
+    trade: RoundTrip | None = None  # the whole round trip
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ Reduce-only orders (exits, stop-losses) always pass: a limit must never keep a p
 Every refusal publishes ``RiskRefused``, is counted by reason on the account and logged.
 
 Checks, in order (the first that fails names the reason):
-  max_drawdown   the account fell ``max_drawdown_ratio`` below its peak: halted until restart
+  max_drawdown   the account fell ``max_drawdown_ratio`` below its peak: halted until an operator resumes it
   daily_loss     the UTC day's loss reached ``daily_loss_ratio`` of the day-start equity: halted for the day
   var            the historical 1-day VaR is above ``var_usdt`` (only once VaR exists)
   leverage       the account's notional after the order would exceed ``max_leverage`` x equity
@@ -67,7 +67,7 @@ class LimitsGate:
         equity = account.equity()
         if account.halted_drawdown:
             return "max_drawdown", f"trading halted: drawdown reached {limits.max_drawdown_ratio:.0%}"
-        if account.halted_day == account.day:
+        if account.daily_loss_halted:
             return "daily_loss", f"trading halted for the day: loss reached {limits.daily_loss_ratio:.0%}"
         var = account.var_historical
         if var is not None and var > limits.var_usdt:

@@ -11,7 +11,14 @@ A symbol's position belongs to the strategy that opened it (one-way mode: one po
 exchange and symbol); other strategies leave that symbol alone until it is flat again.
 
 Risk figures (VaR, CVaR, Sharpe, Sortino, correlation) are recomputed by ``sample()`` on the
-sampling interval, never by ``snapshot()``, so a scrape costs a few dictionary copies.
+sampling interval, never by ``snapshot()``, so a scrape costs a few dictionary copies. VaR, CVaR
+and correlation read the equity and price samples; Sharpe and Sortino read the returns of whole
+UTC days (``days``, trader/days.py: closed at each day roll and resumed from the journal).
+
+Halts: the drawdown limit halts new entries until an operator lifts it (``lift_halt()``, or
+``python -m trader resume`` on the journal); the daily loss limit halts them for the rest of the
+UTC day. ``observer`` (the journal's writer, trader/journal/) is told of each halt and day roll
+at once, so it can commit them at once.
 """
 
 from __future__ import annotations
@@ -19,15 +26,18 @@ from __future__ import annotations
 import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
 from . import risk
 from .config import LimitsConfig, RiskConfig
+from .days import ClosedDay, DailyReturns
+from .events import RoundTrip
 from .snapshot import AccountSnapshot, PositionSnapshot, RiskLimitsSnapshot, StrategySnapshot
 from .vocabulary import MarketKey
 
-__all__ = ["Position", "Account", "ClosedTrade"]
+__all__ = ["Position", "Account", "ClosedTrade", "ClosedDay", "AccountObserver"]
 
 _log = logging.getLogger("trader.portfolio")
 Key = MarketKey
@@ -45,6 +55,12 @@ class Position:
     maintenance_margin_ratio: float
     fees: float = 0.0  # fees paid over the position's life (round trip)
     realized: float = 0.0  # trading PnL of quantity already closed
+    # what the closed round trip reports (trader/journal/: the trades table)
+    funding: float = 0.0  # funding received (> 0) or paid over the position's life
+    side: str = "long"  # 'long' | 'short': the direction it was opened in
+    max_quantity: float = 0.0  # the largest absolute size held
+    exit_quantity: float = 0.0  # closed so far, and its notional: the exit's volume-weighted price
+    exit_notional: float = 0.0
 
     @property
     def leverage(self) -> float:
@@ -58,11 +74,15 @@ class Position:
         return (mark - self.entry_price) * self.quantity
 
 
-@dataclass(frozen=True)
-class ClosedTrade:
-    strategy: str
-    realized_pnl: float  # after the round trip's fees
-    held_seconds: float
+ClosedTrade = RoundTrip  # what closing a position returns: the round trip (trader/events.py)
+
+
+class AccountObserver(Protocol):
+    """What the journal's writer hears from an account the moment it happens."""
+
+    def halted(self, account: "Account", reason: str, ts: float) -> None: ...
+
+    def day_rolled(self, account: "Account", closed: ClosedDay, ts: float) -> None: ...
 
 
 class _Ring:
@@ -124,6 +144,16 @@ class Account:
         self.day_start_equity = initial_balance
         self.halted_drawdown = False
         self.halted_day: int | None = None
+        # --- halt, pause and day history: what the journal keeps and a restart resumes -----
+        self.halted_drawdown_at: float | None = None
+        self.halted_day_at: float | None = None
+        self.daily_halt_lifted_day: int | None = None  # an operator lifted that day's daily-loss halt
+        self.paused = False  # an operator pause: no new entries (issue 13b)
+        self.paused_at: float | None = None
+        self.paused_by: str | None = None
+        self.day_max_drawdown = 0.0  # deepest drawdown of the current UTC day
+        self.days = DailyReturns()  # the closed days' returns: Sharpe and Sortino
+        self.observer: AccountObserver | None = None
         # counters the exporters read, cumulative since start
         self.orders: Counter = Counter()  # (exchange, symbol, side, status)
         self.orders_by_type: Counter = Counter()  # (exchange, order_type, status)
@@ -136,7 +166,6 @@ class Account:
         capacity = max(risk_config.min_samples + 1,
                        int(risk_config.window_days * risk.SECONDS_PER_DAY / risk_config.sample_interval_seconds) + 1)
         self._equity_samples = _Ring(capacity)
-        self._strategy_samples = {s: _Ring(capacity) for s in strategies}
         self._price_samples: dict[Key, _Ring] = {}
         self._risk: dict[str, object] = {"var": {}, "cvar": {}, "sharpe": None, "sortino": None,
                                          "strategy_sharpe": {}, "correlation": None}
@@ -177,6 +206,8 @@ class Account:
             self.balance += pnl
             self.realized_pnl += pnl
             position.realized += pnl
+            position.exit_quantity += close_qty
+            position.exit_notional += close_qty * price
             share_of_fee = fee * close_qty / abs(signed_qty)
             position.fees += share_of_fee
             self.stats(position.strategy).pnl += pnl - share_of_fee
@@ -191,20 +222,22 @@ class Account:
             added_margin = abs(remaining) * price / leverage
             position = self.positions.get(key)
             if position is None:
-                position = Position(exchange, symbol, strategy, 0.0, price, 0.0, ts, mmr)
+                position = Position(exchange, symbol, strategy, 0.0, price, 0.0, ts, mmr,
+                                    side="long" if remaining > 0 else "short")
                 self.positions[key] = position
             new_qty = position.quantity + remaining
             position.entry_price = (position.entry_price * abs(position.quantity) + price * abs(remaining)) / abs(new_qty)
             position.quantity = new_qty
+            position.max_quantity = max(position.max_quantity, abs(new_qty))
             position.margin += added_margin
             position.fees += fee
             self.stats(position.strategy).pnl -= fee
         self.track_equity(ts)
         return closed
 
-    def _close(self, key: Key, position: Position, ts: float) -> ClosedTrade:
+    def _close(self, key: Key, position: Position, ts: float, exit_price: float | None = None) -> ClosedTrade:
         del self.positions[key]
-        net = position.realized - position.fees
+        net = position.realized - position.fees + position.funding
         stats = self.stats(position.strategy)
         if net > 0:
             stats.wins += 1
@@ -212,7 +245,14 @@ class Account:
         else:
             stats.losses += 1
             stats.gross_loss += -net
-        return ClosedTrade(position.strategy, net, max(0.0, ts - position.opened_at))
+        if exit_price is None:
+            exit_price = position.exit_notional / position.exit_quantity if position.exit_quantity > 0 else position.entry_price
+        return ClosedTrade(
+            position.strategy, net, max(0.0, ts - position.opened_at), exchange=position.exchange,
+            symbol=position.symbol, side=position.side,
+            quantity=max(position.max_quantity, abs(position.quantity)), entry_price=position.entry_price,
+            exit_price=exit_price, opened_at=position.opened_at, closed_at=ts, pnl=position.realized,
+            fees=position.fees, funding=position.funding)
 
     def apply_funding(self, exchange: str, symbol: str, rate: float, mark: float, ts: float) -> float | None:
         """Pay or receive funding on the open position; longs pay shorts when ``rate`` > 0."""
@@ -222,6 +262,7 @@ class Account:
         amount = -position.quantity * mark * rate
         self.balance += amount
         self.funding_pnl += amount
+        position.funding += amount
         self.stats(position.strategy).pnl += amount
         self.track_equity(ts)
         return amount
@@ -236,7 +277,7 @@ class Account:
         position.realized -= loss
         self.stats(position.strategy).pnl -= loss
         self.liquidations[key] += 1
-        trade = self._close(key, position, ts)
+        trade = self._close(key, position, ts, exit_price=position.liquidation_price)
         self.track_equity(ts)
         return position, loss, trade
 
@@ -257,27 +298,70 @@ class Account:
         equity = self.equity()
         day = int(ts // risk.SECONDS_PER_DAY)
         if day != self.day:
-            self.day = day
-            self.day_start_equity = equity
+            self._roll_day(day, equity, ts)
         if equity > self.high_water_mark:
             self.high_water_mark = equity
         drawdown = risk.drawdown_ratio(equity, self.high_water_mark)
         self.max_drawdown = max(self.max_drawdown, drawdown)
+        self.day_max_drawdown = max(self.day_max_drawdown, drawdown)
         if drawdown >= self.limits.max_drawdown_ratio and not self.halted_drawdown:
-            self.halted_drawdown = True
+            self.halted_drawdown, self.halted_drawdown_at = True, ts
             _log.warning("trading halted: max drawdown reached",
                          extra={"account": self.name, "drawdown_ratio": round(drawdown, 4)})
+            self._tell_halted("max_drawdown", ts)
         if self.daily_pnl(equity) <= -self.limits.daily_loss_ratio * self.day_start_equity and self.halted_day != day:
-            self.halted_day = day
+            self.halted_day, self.halted_day_at = day, ts
             _log.warning("trading halted for the day: daily loss limit reached",
                          extra={"account": self.name, "daily_pnl_usdt": round(self.daily_pnl(equity), 2)})
+            self._tell_halted("daily_loss", ts)
+
+    def _roll_day(self, day: int, equity: float, ts: float) -> None:
+        """Close the UTC day that ended: its return, each strategy's, then a new day from ``equity``."""
+        closed = ClosedDay(self.day, self.day_start_equity, equity, self.day_max_drawdown)
+        self.days.close(closed, {name: s.gross_profit - s.gross_loss for name, s in self.strategy_stats.items()})
+        self.day, self.day_start_equity = day, equity
+        self.day_max_drawdown = risk.drawdown_ratio(equity, self.high_water_mark)
+        if self.observer is not None:
+            self.observer.day_rolled(self, closed, ts)
+
+    def _tell_halted(self, reason: str, ts: float) -> None:
+        if self.observer is not None:
+            self.observer.halted(self, reason, ts)
 
     def daily_pnl(self, equity: float | None = None) -> float:
         return (self.equity() if equity is None else equity) - self.day_start_equity
 
     @property
+    def daily_loss_halted(self) -> bool:
+        """The daily loss limit stops new entries for the rest of this UTC day (unless lifted)."""
+        return self.halted_day == self.day and self.daily_halt_lifted_day != self.day
+
+    @property
     def trading_halted(self) -> bool:
-        return self.halted_drawdown or self.halted_day == self.day
+        return self.halted_drawdown or self.daily_loss_halted
+
+    @property
+    def halt_reason(self) -> str | None:
+        """The halt in force: ``max_drawdown`` (it outlasts the day), ``daily_loss``, or None."""
+        return "max_drawdown" if self.halted_drawdown else "daily_loss" if self.daily_loss_halted else None
+
+    def lift_halt(self) -> tuple[str, ...]:
+        """An operator's resume: lift the halts in force and return their reasons.
+
+        A drawdown halt restarts the drawdown from the current equity (the high-water mark becomes
+        it; ``max_drawdown`` keeps the history), so the limit guards a further fall instead of
+        halting again at once. A daily-loss halt stays lifted for the rest of the UTC day. The
+        journal's ``resume`` command applies the same rule to a stopped trader's file.
+        """
+        lifted = []
+        if self.halted_drawdown:
+            self.halted_drawdown, self.halted_drawdown_at = False, None
+            self.high_water_mark = self.equity()
+            lifted.append("max_drawdown")
+        if self.daily_loss_halted:
+            self.daily_halt_lifted_day = self.day
+            lifted.append("daily_loss")
+        return tuple(lifted)
 
     # --- sampling and risk ------------------------------------------------------------------
 
@@ -286,15 +370,14 @@ class Account:
         self.track_equity(ts)
         equity = self.equity()
         self._equity_samples.append(equity)
-        for name, stats in self.strategy_stats.items():
-            open_pnl = sum(p.unrealized(self.marks.get(k, p.entry_price))
-                           for k, p in self.positions.items() if p.strategy == name)
-            self._strategy_samples.setdefault(name, _Ring(self._equity_samples._data.size)).append(
-                self.initial + stats.pnl + open_pnl)
         for key, price in self.marks.items():
             ring = self._price_samples.setdefault(key, _Ring(self.CORRELATION_SAMPLES + 1))
             ring.append(price)
         self._recompute(equity)
+
+    def refresh_risk(self) -> None:
+        """Recompute the cached risk figures now, without a sample (after a restore)."""
+        self._recompute(self.equity())
 
     def _recompute(self, equity: float) -> None:
         cfg = self.risk_config
@@ -307,12 +390,8 @@ class Account:
                           "parametric": risk.var_parametric(r, equity, dt, conf)}
             out["cvar"] = {"historical": risk.cvar_historical(r, equity, dt, conf),
                            "parametric": risk.cvar_parametric(r, equity, dt, conf)}
-            out["sharpe"] = risk.sharpe(r, dt)
-            out["sortino"] = risk.sortino(r, dt)
-            for name, ring in self._strategy_samples.items():
-                sr = risk.returns(ring.values())
-                if sr.size >= cfg.min_samples:
-                    out["strategy_sharpe"][name] = risk.sharpe(sr, dt)
+        out["sharpe"], out["sortino"], out["strategy_sharpe"] = (
+            self.days.sharpe(), self.days.sortino(), self.days.strategy_sharpe())
         keys = [k for k in self.positions if k in self._price_samples]
         if len(keys) >= 2:
             n = min(len(self._price_samples[k]) for k in keys)

@@ -10,7 +10,9 @@ Inputs are simple returns of equity sampled at a fixed interval ``dt`` seconds (
   * parametric: normal with zero mean, ``z * sigma`` (CVaR ``sigma * pdf(z) / (1 - confidence)``).
     The mean is left out: a 10-s mean scaled by 8,640 samples a day would swamp the figure with noise.
 - Sharpe and Sortino are annualised with ``sqrt(periods per year)``, a year being 365 days of
-  ``dt`` periods (crypto trades every day); the risk-free rate is taken as 0.
+  ``dt`` periods (crypto trades every day); the risk-free rate is taken as 0. The figures the
+  trader publishes are ``daily_sharpe``/``daily_sortino``: the last ``DAILY_WINDOW`` (30) UTC
+  days' returns, annualised with sqrt(365), none until ``MIN_DAILY_RETURNS`` (7) exist.
 - Drawdown is ``(high-water mark - equity) / high-water mark``.
 
     >>> round(drawdown_ratio(8_000.0, 10_000.0), 3)
@@ -27,7 +29,8 @@ import numpy as np
 __all__ = [
     "SECONDS_PER_DAY", "SECONDS_PER_YEAR", "returns", "var_historical", "cvar_historical",
     "var_parametric", "cvar_parametric", "sharpe", "sortino", "drawdown_ratio", "max_drawdown_ratio",
-    "max_pairwise_correlation", "liquidation_price",
+    "max_pairwise_correlation", "liquidation_price", "DAILY_WINDOW", "MIN_DAILY_RETURNS", "daily_sharpe",
+    "daily_sortino",
 ]
 
 SECONDS_PER_DAY = 86_400.0
@@ -86,6 +89,31 @@ def sortino(r: np.ndarray, dt: float) -> float | None:
     if not dd > 0:
         return None
     return float(np.mean(r)) / dd * math.sqrt(SECONDS_PER_YEAR / dt)
+
+
+# Sharpe and Sortino "30 d": the returns of the last 30 closed UTC days (docs/journal.md), and none
+# before a week of them: with fewer, one day decides the ratio.
+DAILY_WINDOW = 30
+MIN_DAILY_RETURNS = 7
+
+
+def daily_sharpe(daily_returns) -> float | None:
+    """Sharpe ratio of the last 30 daily returns, annualised with sqrt(365); None with fewer than 7.
+
+    >>> round(daily_sharpe([0.01, -0.005, 0.02, 0.0, 0.01, -0.01, 0.005]), 2)
+    8.05
+    >>> daily_sharpe([0.01] * 6) is None
+    True
+    """
+    r = np.asarray(daily_returns, dtype=float)[-DAILY_WINDOW:]
+    return sharpe(r, SECONDS_PER_DAY) if r.size >= MIN_DAILY_RETURNS else None
+
+
+def daily_sortino(daily_returns) -> float | None:
+    """Sortino ratio (downside deviation against 0) of the last 30 daily returns, annualised with
+    sqrt(365); None with fewer than 7, or without a losing day."""
+    r = np.asarray(daily_returns, dtype=float)[-DAILY_WINDOW:]
+    return sortino(r, SECONDS_PER_DAY) if r.size >= MIN_DAILY_RETURNS else None
 
 
 def drawdown_ratio(equity: float, high_water_mark: float) -> float:

@@ -27,7 +27,7 @@ __all__ = [
     "RejectReason", "REJECT_REASONS", "PLACEMENT_FAILURE_REASONS", "RiskRefusalReason", "RISK_REFUSAL_REASONS",
     "FeedRejectReason", "FEED_REJECT_REASONS", "FeedState", "FEED_STATES", "AnomalyReason", "ANOMALY_REASONS",
     "TradeOutcome", "TRADE_OUTCOMES", "ApiStatus", "API_STATUSES", "VarMethod", "VAR_METHODS",
-    "ORDER_ENDPOINTS", "FeedKind", "FEED_KINDS", "EXCHANGES", "MarketKey",
+    "ORDER_ENDPOINTS", "FeedKind", "FEED_KINDS", "EXCHANGES", "MarketKey", "ExitReason", "EXIT_REASONS",
 ]
 
 # (exchange, symbol): the key of every per-market figure (positions, books, marks, volumes).
@@ -73,6 +73,12 @@ ANOMALY_REASONS: tuple[AnomalyReason, ...] = get_args(AnomalyReason)
 
 TradeOutcome = Literal["win", "loss"]  # of a closed round trip, after its fees
 TRADE_OUTCOMES: tuple[TradeOutcome, ...] = get_args(TradeOutcome)
+
+# Why a round trip ended (the journal's trades.exit_reason, docs/journal.md): the strategy's own
+# exit, its stop-loss or take-profit order, a forced liquidation, an operator's close, or an
+# exchange account's trade the trader did not make.
+ExitReason = Literal["signal", "stop", "take_profit", "liquidation", "manual", "external"]
+EXIT_REASONS: tuple[ExitReason, ...] = get_args(ExitReason)
 
 ApiStatus = Literal["ok", "error"]
 API_STATUSES: tuple[ApiStatus, ...] = get_args(ApiStatus)

@@ -12,7 +12,8 @@ WINS = sel("account", "strategy", status="win")
 dashboard = trader_dashboard(
     uid="trader-strategy",
     title="Strategy performance",
-    description="PnL, Sharpe, signals and trade outcomes per strategy, and the execution quality they get.",
+    description="PnL, Sharpe (daily returns), signals and trade outcomes per strategy, and the execution quality "
+                "they get.",
     panels=[
         # --- the two alerts of this page first: ids fixed by prometheus/rules/trading.yml ---
         timeseries(1, "Win rate (24h)", [
@@ -32,8 +33,10 @@ dashboard = trader_dashboard(
             description="How long each open position has been held."),
         # --- money per strategy ---
         timeseries(3, "PnL per strategy", [prom(f"trader_strategy_pnl_usdt{STRATEGY}", "{{strategy}}")], USDT),
-        bargauge(4, "Sharpe (30 days) per strategy", [prom(f"trader_strategy_sharpe_30d{STRATEGY}", "{{strategy}}")],
-                 SHORT, description="Annualised; absent until a strategy has enough daily returns."),
+        bargauge(4, "Sharpe of the last 30 daily returns, per strategy",
+                 [prom(f"trader_strategy_sharpe_30d{STRATEGY}", "{{strategy}}")], SHORT,
+                 description="Each UTC day's net PnL of the strategy's closed trades over the account's day-start "
+                             "equity, the last 30 days, annualised with sqrt(365); absent before 7 closed days."),
         timeseries(5, "Signals per strategy", [
             prom(f"account_strategy:trader_signals:rate5m{STRATEGY}", "{{strategy}}"),
         ], OPS),
@@ -55,8 +58,12 @@ dashboard = trader_dashboard(
         timeseries(9, "Mean slippage of taker fills", [
             prom(f'account_exchange:trader_slippage_bps:mean5m{sel("account", "exchange")}', "{{exchange}}"),
         ], BPS, w=12, limits=[limit("trader:slippage_limit:bps")]),
-        stat(10, "Sharpe (30 days)", prom(f"trader_sharpe_30d{ACCOUNT}", "{{account}}"), SHORT, w=4, h=8, decimals=2),
-        stat(11, "Sortino (30 days)", prom(f"trader_sortino_30d{ACCOUNT}", "{{account}}"), SHORT, w=4, h=8, decimals=2),
+        stat(10, "Sharpe, 30 daily returns", prom(f"trader_sharpe_30d{ACCOUNT}", "{{account}}"), SHORT, w=4, h=8,
+             decimals=2, description="The last 30 closed UTC days' returns (the journal), annualised with "
+                                     "sqrt(365); absent before 7 closed days."),
+        stat(11, "Sortino, 30 daily returns", prom(f"trader_sortino_30d{ACCOUNT}", "{{account}}"), SHORT, w=4, h=8,
+             decimals=2, description="As the Sharpe ratio, with the downside deviation (losing days) instead of "
+                                     "the standard deviation; absent before 7 closed days, or without a losing day."),
         stat(12, "Profit factor", prom(f"trader_profit_factor{ACCOUNT}", "{{account}}"), SHORT, w=4, h=8, decimals=2,
              description="Gross profit / gross loss of closed trades; absent until a trade loses."),
     ],

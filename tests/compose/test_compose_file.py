@@ -28,6 +28,7 @@ EXPECTED_SERVICES = {
     "loki", "alloy", "stack-init", "healthcheck-tools", "doctor", "reports",
 }
 NAMED_VOLUMES = {  # volume -> (service, mount point) holding the state that must survive
+    "trader-data": ("trader", "/data/state"),
     "prometheus-data": ("prometheus", "/prometheus"),
     "grafana-data": ("grafana", "/var/lib/grafana"),
     "loki-data": ("loki", "/loki"),

@@ -83,6 +83,34 @@ def test_prometheus_scrapes_the_services_compose_runs(stack):
             assert job["job_name"] == host, "job names equal service names"
 
 
+# --- the trader's journal ----------------------------------------------------------------------
+
+
+def test_the_trader_journals_into_its_volume_where_the_image_user_can_write(stack):
+    """The default --state-dir (./state) under the image's working directory is the trader-data
+    mount, and the image creates that directory for uid 10001 (a new named volume takes the
+    owner of the directory it is mounted on; one the image lacks would be root's)."""
+    import posixpath
+
+    from trader.config import DEFAULT_STATE_DIR
+
+    dockerfile = (REPO / "Dockerfile").read_text()
+    (workdir,) = re.findall(r"(?m)^WORKDIR\s+(\S+)\s*$", dockerfile.split("\nFROM ")[-1])
+    state = posixpath.join(workdir, DEFAULT_STATE_DIR)
+    assert f"trader-data:{state}" in stack.services["trader"]["volumes"]
+    assert "--state-dir" not in str(stack.services["trader"]["command"]), "the default, so a replay keeps no journal"
+    assert re.search(rf"mkdir -p [^\n]*{re.escape(state)}\b", dockerfile), f"the image must create {state}"
+    assert re.search(rf"chown 10001:0 [^\n]*{re.escape(state)}\b", dockerfile), f"{state} must belong to uid 10001"
+    assert re.search(r"(?m)^USER\s+10001", dockerfile)
+
+
+def test_a_second_trader_has_a_journal_of_its_own():
+    override = yaml.safe_load((REPO / "deploy" / "compose.multi-trader.yml").read_text())
+    mounts = [m for m in override["services"]["trader-2"]["volumes"] if m.endswith(":/data/state")]
+    assert mounts == ["trader-2-data:/data/state"], "two traders must never share a state dir"
+    assert "trader-2-data" in override["volumes"]
+
+
 # --- Alertmanager ---------------------------------------------------------------------------
 
 

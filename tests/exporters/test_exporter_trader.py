@@ -15,13 +15,16 @@ from exporters.http import start_metrics_server
 from tests.exporters.scrape_parsing import samples, series_of, value
 from tests.support.processes import require_binary
 from tests.support.shared import DATA_DIR
+from tests.trader_journal.journal_fixtures import seed_history
 from trader.config import load_config_text
 from trader.engine import Trader
+from trader.journal import open_journal
 
 RECORDING = str(DATA_DIR / "binance-usdm-btcusdt-20240808.jsonl.gz")
 
 # Fast strategies and risk sampling so every figure exists within a couple of seconds: positions
-# on several markets (correlation), closed losing trades (profit factor), >= 5 returns (VaR, Sharpe).
+# on several markets (correlation), closed losing trades (profit factor), >= 5 returns (VaR); a
+# journal holding a week of daily returns gives Sharpe and Sortino.
 FAST = """
 risk: {sample_interval_seconds: 0.2, min_samples: 5, correlation_min_returns: 3}
 accounts:
@@ -48,11 +51,11 @@ def _missing(parsed: dict) -> list[str]:
     return [s.name for s in all_specs() if not {s.name, s.name + "_count"} & names]
 
 
-async def _scrape_against_snapshot(config_text: str, want_every_metric: bool, timeout: float = 15.0):
+async def _scrape_against_snapshot(config_text: str, want_every_metric: bool, timeout: float = 15.0, journal=None):
     """Run the trader until every documented metric is present in one scrape (or, for a replay,
     until it has placed orders), then return (parsed text scrape, the snapshot it was built from,
     a snapshot just before, one just after, an OpenMetrics scrape, the /readyz response)."""
-    trader = Trader(load_config_text(config_text))
+    trader = Trader(load_config_text(config_text), journal=journal)
     taken = []
     own_snapshot = trader.snapshot
 
@@ -120,8 +123,15 @@ def _assert_scrape_equals_snapshot(parsed, used, before, after):
     assert before.ts <= used.ts <= after.ts
 
 
-def test_sim_run_every_documented_metric_and_values_equal_the_trader():
-    parsed, used, before, after, openmetrics, ready = asyncio.run(_scrape_against_snapshot(SIM, True))
+def test_sim_run_every_documented_metric_and_values_equal_the_trader(tmp_path):
+    week = [0.01, -0.005, 0.02, 0.0, 0.01, -0.01, 0.005]
+    journal = open_journal(seed_history(tmp_path / "state", week, {"momentum": [100.0, -50.0, 0, 0, 20.0, 0, 0]}),
+                           feed_kind="sim")
+    try:
+        parsed, used, before, after, openmetrics, ready = asyncio.run(_scrape_against_snapshot(SIM, True,
+                                                                                               journal=journal))
+    finally:
+        journal.close()
     _assert_scrape_equals_snapshot(parsed, used, before, after)
     assert samples(openmetrics, openmetrics=True)  # still strictly valid with positions, VaR, histograms...
     assert len(series_of(parsed, "trader_var_usdt")) == 2

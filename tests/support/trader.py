@@ -16,13 +16,16 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class TraderProcess:
-    def __init__(self, workdir: Path, *cli_args: str, ready_timeout: float = 30.0) -> None:
+    def __init__(self, workdir: Path, *cli_args: str, ready_timeout: float = 30.0, port: int | None = None) -> None:
+        """``--state-dir`` defaults to ``workdir/state`` (never the checkout's ./state, which
+        traders started side by side would share); ``port``: a restart on the same target."""
         workdir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        self.port = port if port is not None else free_port()
         self.metrics_url = f"http://127.0.0.1:{self.port}/metrics"
         self.base_url = f"http://127.0.0.1:{self.port}"
+        state = [] if "--state-dir" in cli_args else ["--state-dir", str(workdir / "state")]
         self.process = ManagedProcess(
-            "trader", [sys.executable, "-m", "trader", *cli_args, "--metrics-port", str(self.port)],
+            "trader", [sys.executable, "-m", "trader", *cli_args, *state, "--metrics-port", str(self.port)],
             workdir / f"trader-{self.port}.log", cwd=REPO_ROOT,
         )
         self.process.wait_ready(f"{self.base_url}/healthz", timeout=ready_timeout)

@@ -118,6 +118,13 @@ class SimFeed:
         self._last_mark = 0.0
         self._last_tick = 0.0
 
+    def start_from(self, prices: dict[str, float]) -> None:
+        """Continue the walk of the given symbols from these prices (a restart resumes the journal's
+        last marks: the simulated market does not jump back when the trader restarts)."""
+        for symbol, price in prices.items():
+            if symbol in self._index and price > 0:
+                self.log_price[self._index[symbol]] = math.log(price)
+
     def use_simulated_time(self, clock: Callable[[], float]) -> None:
         """Run on ``clock`` (``trader.simclock``): its loop makes each step's sleep free of wall time."""
         self.clock = clock

@@ -139,6 +139,17 @@ class Strategy:
         if order in state.exits and order.done:
             state.exits.remove(order)
 
+    def adopt(self, order: Order) -> None:
+        """Take back a resting order restored from the journal: an exit protects the position again,
+        an entry times out as usual."""
+        state = self._state.get((order.exchange, order.symbol))
+        if state is None:
+            return
+        if order.reduce_only:
+            state.exits.append(order)
+        elif state.entry is None:
+            state.entry = order
+
     def _protect(self, key: Key, state: _SymbolState) -> None:
         """Stop-loss and take-profit exits for the position the entry built."""
         position = self.ctx.account.positions.get(key)
