@@ -29,15 +29,13 @@ COPY deploy/container/stack_init.py /opt/stack/stack_init.py
 # so these directories decide who may write the volumes. Group 0 can read Grafana's password
 # file (Grafana runs as 472:0); /config belongs to nobody, Alertmanager's user, who runs the
 # render step and reads its 0600 output. /data/state holds the trader's journal (the trader-data
-# volume; `--state-dir` defaults to ./state under the working directory /data).
+# volume, read-only in reports; `--state-dir` defaults to ./state under the working directory
+# /data); /data/reports is the reports service's own state (volume reports-data).
 RUN useradd --uid 10001 --gid 0 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin stack \
- && mkdir -p /run/secrets/grafana /config /data/state \
- && chown 10001:0 /run/secrets/grafana /data /data/state \
+ && mkdir -p /run/secrets/grafana /config /data/state /data/reports \
+ && chown 10001:0 /run/secrets/grafana /data /data/state /data/reports \
  && chmod 0750 /run/secrets/grafana \
  && chown 65534:0 /config && chmod 0750 /config
-# The reports service's own state (volume reports-data) and the mount point of the trader's
-# journal (volume trader-data, read-only there): owned by the stack user, as the volumes will be.
-RUN mkdir -p /data/reports /data/state && chown 10001:0 /data/reports /data/state
 USER 10001:0
 WORKDIR /data
 EXPOSE 8000 9099

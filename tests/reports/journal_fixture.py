@@ -1,8 +1,7 @@
 """Trader journals for the reports tests, built with the journal's version-1 DDL.
 
-``JOURNAL_DDL`` is the schema of docs/journal.md (the contract between the trader and its
-readers), written once here. When the trader's own schema module lands, this one line becomes
-an import of the trader's DDL, so the tests read exactly what the trader writes.
+``JOURNAL_DDL`` is the trader's own version-1 schema (``trader/journal/schema.py``, documented in
+docs/journal.md), so the tests read exactly what the trader writes.
 
     path = fixed_journal(tmp_path)           # the hand-computed scenario below
     path = dense_journal(tmp_path, days=3)   # a minute-by-minute random walk, for the chart
@@ -18,64 +17,13 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Iterable
 
+from trader.journal.schema import V1_DDL
+
 __all__ = ["JOURNAL_DDL", "create_journal", "JournalWriter", "fixed_journal", "dense_journal", "many_groups_journal",
            "ts", "FIXED_RETURNS", "FIXED_BTC_CLOSES", "FIXED_WEEK", "day_ts"]
 
-JOURNAL_DDL = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE accounts (
-    name TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('paper', 'exchange')), exchange TEXT,
-    created_at REAL NOT NULL, initial_equity_usdt REAL NOT NULL, balance_usdt REAL NOT NULL,
-    equity_usdt REAL NOT NULL, high_water_mark_usdt REAL NOT NULL, max_drawdown_ratio REAL NOT NULL,
-    day TEXT NOT NULL, day_start_equity_usdt REAL NOT NULL, realized_pnl_usdt REAL NOT NULL,
-    fees_usdt REAL NOT NULL, funding_usdt REAL NOT NULL, halted INTEGER NOT NULL DEFAULT 0, halt_reason TEXT,
-    halted_at REAL, halt_day TEXT, paused INTEGER NOT NULL DEFAULT 0, paused_at REAL, paused_by TEXT,
-    updated_at REAL NOT NULL
-);
-CREATE TABLE positions (
-    account TEXT NOT NULL REFERENCES accounts(name), exchange TEXT NOT NULL, symbol TEXT NOT NULL,
-    strategy TEXT NOT NULL, quantity REAL NOT NULL, entry_price REAL NOT NULL, margin_usdt REAL NOT NULL,
-    leverage REAL NOT NULL, opened_at REAL NOT NULL, fees_usdt REAL NOT NULL DEFAULT 0,
-    funding_usdt REAL NOT NULL DEFAULT 0, realized_usdt REAL NOT NULL DEFAULT 0, liquidation_price REAL,
-    updated_at REAL NOT NULL, PRIMARY KEY (account, exchange, symbol)
-);
-CREATE TABLE orders (
-    account TEXT NOT NULL REFERENCES accounts(name), order_id TEXT NOT NULL, exchange TEXT NOT NULL,
-    symbol TEXT NOT NULL, strategy TEXT NOT NULL, side TEXT NOT NULL, order_type TEXT NOT NULL,
-    quantity REAL NOT NULL, price REAL, reduce_only INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL,
-    PRIMARY KEY (account, order_id)
-);
-CREATE TABLE trades (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL REFERENCES accounts(name),
-    exchange TEXT NOT NULL, symbol TEXT NOT NULL, strategy TEXT NOT NULL,
-    side TEXT NOT NULL CHECK (side IN ('long', 'short')), quantity REAL NOT NULL, entry_price REAL NOT NULL,
-    exit_price REAL NOT NULL, opened_at REAL NOT NULL, closed_at REAL NOT NULL, holding_seconds REAL NOT NULL,
-    pnl_usdt REAL NOT NULL, fees_usdt REAL NOT NULL, funding_usdt REAL NOT NULL, net_pnl_usdt REAL NOT NULL,
-    exit_reason TEXT NOT NULL, external_id TEXT
-);
-CREATE INDEX trades_by_account_time ON trades (account, closed_at);
-CREATE UNIQUE INDEX trades_external ON trades (account, external_id) WHERE external_id IS NOT NULL;
-CREATE TABLE equity_samples (
-    account TEXT NOT NULL REFERENCES accounts(name), ts REAL NOT NULL, equity_usdt REAL NOT NULL,
-    balance_usdt REAL NOT NULL, unrealized_pnl_usdt REAL NOT NULL, drawdown_ratio REAL NOT NULL,
-    PRIMARY KEY (account, ts)
-);
-CREATE TABLE daily (
-    account TEXT NOT NULL REFERENCES accounts(name), day TEXT NOT NULL, equity_start_usdt REAL NOT NULL,
-    equity_end_usdt REAL NOT NULL, pnl_usdt REAL NOT NULL, realized_pnl_usdt REAL NOT NULL,
-    fees_usdt REAL NOT NULL, funding_usdt REAL NOT NULL, transfers_usdt REAL NOT NULL DEFAULT 0,
-    trades INTEGER NOT NULL, wins INTEGER NOT NULL, losses INTEGER NOT NULL, max_drawdown_ratio REAL NOT NULL,
-    halted_seconds REAL NOT NULL DEFAULT 0, closed INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (account, day)
-);
-CREATE TABLE daily_marks (
-    day TEXT NOT NULL, exchange TEXT NOT NULL, symbol TEXT NOT NULL, open_price REAL NOT NULL,
-    close_price REAL NOT NULL, PRIMARY KEY (day, exchange, symbol)
-);
-CREATE TABLE actions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, account TEXT NOT NULL, action TEXT NOT NULL,
-    actor TEXT NOT NULL, detail TEXT
-);
-"""
+# The trader's own version-1 schema, so the tests read exactly what the trader writes.
+JOURNAL_DDL = V1_DDL
 JOURNAL_FILE = "journal.sqlite3"
 
 
