@@ -14,7 +14,7 @@ from pathlib import Path
 from prometheus_client import GCCollector, ProcessCollector
 from prometheus_client.registry import CollectorRegistry
 
-from exporters import execution, market_data, risk, system, trading
+from exporters import accounts, execution, market_data, risk, system, trading
 from exporters.families import MetricSpec
 from exporters.http import READY_STALE_AFTER
 
@@ -28,6 +28,7 @@ FAMILIES: tuple[tuple[str, object, tuple[MetricSpec, ...]], ...] = (
     ("Risk", risk, risk.RiskCollector.specs),
     ("Execution", execution, execution.OrdersCollector.specs + execution.ExecutionEvents.specs),
     ("Market data", market_data, market_data.MarketDataCollector.specs),
+    ("Exchange accounts", accounts, accounts.AccountWatchCollector.specs),
     ("System", system, system.HostCollector.specs + system.EventLoopLag.specs + (system.DROPPED_SAMPLES,)),
 )
 

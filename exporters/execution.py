@@ -23,7 +23,7 @@ from exporters.families import HistogramState, MetricSpec, known_then_seen
 from trader.bus import EventBus
 from trader.events import ApiRequest, OrderAccepted, OrderFilled
 from trader.snapshot import TraderSnapshot
-from trader.vocabulary import API_STATUSES, ORDER_STATUSES, ORDER_TYPES, REJECT_REASONS, SIDES
+from trader.vocabulary import API_ERROR_REASONS, API_STATUSES, ORDER_STATUSES, ORDER_TYPES, REJECT_REASONS, SIDES
 
 __all__ = ["OrdersCollector", "ExecutionEvents", "LATENCY_BUCKETS", "SLIPPAGE_BUCKETS"]
 
@@ -57,6 +57,13 @@ API_REQUESTS = MetricSpec("trader_api_requests_total", "counter", "Exchange API 
                           ("exchange", "endpoint", "status"), unit="",
                           requirement="API requests and errors by exchange and endpoint (000 > 5 %, 001 > 1 %)",
                           series=f"N*{len(API_STATUSES)}")
+# Why exchange-account requests failed (trader/accounts/errors.py): the bounded reasons of
+# vocabulary.API_ERROR_REASONS, at zero from start for every endpoint an account declares.
+API_ERRORS = MetricSpec("trader_api_errors_total", "counter",
+                        "Failed exchange-account API requests by reason (trader.vocabulary.API_ERROR_REASONS).",
+                        ("exchange", "endpoint", "reason"), unit="",
+                        requirement="API errors by class: auth, region, rate limits, clock... (issue 14)",
+                        series=f"N*{len(API_ERROR_REASONS)}", absent="without an exchange account")
 ORDER_LATENCY = MetricSpec("trader_order_latency_seconds", "histogram", "Order submission to acknowledgement.",
                            ("exchange",), unit="seconds", buckets=LATENCY_BUCKETS,
                            requirement="order latency (000, 002 > 500 ms)", series="E*13")
@@ -75,7 +82,7 @@ def _endpoints(snapshot: TraderSnapshot) -> list[tuple[str, str]]:
 
 
 class OrdersCollector(Collector):
-    specs = (ORDERS, ORDERS_BY_TYPE, ORDER_REJECTIONS, API_REQUESTS)
+    specs = (ORDERS, ORDERS_BY_TYPE, ORDER_REJECTIONS, API_REQUESTS, API_ERRORS)
 
     def emit(self, snapshot: TraderSnapshot, state: None, sink) -> None:
         add = sink.add
@@ -95,6 +102,8 @@ class OrdersCollector(Collector):
         known = [(e, endpoint, status) for e, endpoint in _endpoints(snapshot) for status in API_STATUSES]
         for key in known_then_seen(known, snapshot.api_requests):
             add(API_REQUESTS, key, snapshot.api_requests.get(key, 0))
+        for key, count in snapshot.api_errors.items():  # declared at zero by each exchange account
+            add(API_ERRORS, key, count)
 
 
 class ExecutionEvents(Collector):

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from operator import attrgetter
 from typing import Any, Callable, Iterable
 
 __all__ = ["MetricSpec", "HistogramState", "known_then_seen", "escape_label_value", "account_gauge",
@@ -79,7 +78,7 @@ class MetricSpec:
         self.requirement = requirement
         self.absent = absent
         self.reads = reads
-        self.read: Callable[[Any], Any] | None = attrgetter(reads) if reads else None
+        self.read: Callable[[Any], Any] | None = _reader(reads) if reads else None
         self.buckets = tuple(float(b) for b in buckets)
         # At most how many series, as a product of the catalogue's scale variables (A accounts,
         # E exchanges, M markets, S strategies per account, P positions, N API endpoints, D drills).
@@ -124,6 +123,21 @@ class MetricSpec:
 
     def bucket_bounds(self) -> tuple[str, ...]:
         return tuple(_format_bound(b) for b in (*self.buckets, math.inf))
+
+
+def _reader(path: str) -> Callable[[Any], Any]:
+    """``obj.a.b`` for ``"a.b"``, or None where a step is None (an exchange account has no
+    ``limits``: its limit figures are absent)."""
+    steps = path.split(".")
+
+    def read(obj: Any) -> Any:
+        for step in steps:
+            if obj is None:
+                return None
+            obj = getattr(obj, step)
+        return obj
+
+    return read
 
 
 # Label sets of the per-account figures (trading and risk families).

@@ -25,6 +25,7 @@ from prometheus_client import GCCollector, ProcessCollector, generate_latest
 from prometheus_client.openmetrics.exposition import generate_latest as generate_latest_openmetrics
 from prometheus_client.registry import CollectorRegistry
 
+from exporters.accounts import AccountWatchCollector
 from exporters.collector import Collector, SnapshotSource
 from exporters.execution import ExecutionEvents, OrdersCollector
 from exporters.exposition import FastSink
@@ -113,6 +114,7 @@ def build_registry_from(source: SnapshotSource, bus: EventBus, *, data_dir: str 
     OrdersCollector(source, registry=registry)
     ExecutionEvents(bus, source, registry=registry)
     MarketDataCollector(source, registry=registry)
+    AccountWatchCollector(source, registry=registry)
     HostCollector(source, data_dir=data_dir, registry=registry)
     registry.event_loop_lag = EventLoopLag(source, registry=registry)
     if process_metrics:

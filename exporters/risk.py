@@ -48,6 +48,10 @@ ACCOUNT_FIGURES: tuple[MetricSpec, ...] = (
                   reads="limits.max_open_positions", unit="", requirement="open positions limit (002)"),
     account_gauge("trader_trading_halted", "1 while a hard limit stops new orders, else 0.",
                   reads="trading_halted", unit="", requirement="daily loss limit reached (002)"),
+    account_gauge("trader_margin_ratio",
+                  "Maintenance margin / margin balance, as the exchange computes it; 1 = liquidation.",
+                  reads="margin_ratio", unit="ratio", requirement="margin ratio of an exchange account (issue 14)",
+                  absent="for paper accounts (isolated margin: see the liquidation distance)"),
 )
 
 VAR = account_gauge("trader_var_usdt", "1-day 99 % value at risk (a positive loss).", ("account", "method"),
@@ -60,7 +64,11 @@ LIQUIDATION_DISTANCE = account_gauge(
     "trader_liquidation_distance_ratio",
     "Distance from the mark price to the liquidation price, 0..1 of the mark (the nearest, if combined).",
     ACCOUNT_MARKET, unit="ratio", requirement="distance to liquidation per position (001 < 5 %)", series="P",
-    absent="without a position")
+    absent="without a position, or without a liquidation price")
+LIQUIDATION_PRICE = account_gauge(
+    "trader_position_liquidation_price_usdt", "Price at which the exchange liquidates the position (the nearest, if combined).",
+    ACCOUNT_MARKET, unit="usdt", requirement="liquidation price per position (issue 14)", series="P",
+    absent="without a position, or when the exchange reports none (enough collateral)")
 RISK_REFUSALS = MetricSpec("trader_risk_refusals_total", "counter", "Orders refused by a risk limit before the broker.",
                            ("account", "reason"), unit="", requirement="risk limits reached (002)",
                            series=f"A*{len(RISK_REFUSAL_REASONS)}")
@@ -69,7 +77,7 @@ LIQUIDATIONS = MetricSpec("trader_liquidations_total", "counter", "Our positions
 
 
 class RiskCollector(Collector):
-    specs = ACCOUNT_FIGURES + (VAR, CVAR, LIQUIDATION_DISTANCE, RISK_REFUSALS, LIQUIDATIONS)
+    specs = ACCOUNT_FIGURES + (VAR, CVAR, LIQUIDATION_DISTANCE, RISK_REFUSALS, LIQUIDATIONS, LIQUIDATION_PRICE)
 
     def emit(self, snapshot: TraderSnapshot, state: None, sink) -> None:
         add = sink.add
@@ -82,7 +90,12 @@ class RiskCollector(Collector):
             for method, value in account.cvar_usdt.items():
                 add(CVAR, (name, method), value)
             for (exchange, symbol), held in group_positions(account.positions).items():
-                add(LIQUIDATION_DISTANCE, (name, exchange, symbol), min(p.liquidation_distance_ratio for p in held))
+                # An exchange may report no liquidation price (enough collateral): no distance then.
+                nearest = min((p for p in held if p.liquidation_distance_ratio is not None),
+                              key=lambda p: p.liquidation_distance_ratio, default=None)
+                if nearest is not None:
+                    add(LIQUIDATION_DISTANCE, (name, exchange, symbol), nearest.liquidation_distance_ratio)
+                    add(LIQUIDATION_PRICE, (name, exchange, symbol), nearest.liquidation_price)
             for reason in known_then_seen(RISK_REFUSAL_REASONS, account.risk_refusals):
                 add(RISK_REFUSALS, (name, reason), account.risk_refusals.get(reason, 0))
             for market in known_then_seen(markets, account.liquidations):

@@ -63,6 +63,12 @@ POSITION_NOTIONAL = account_gauge("trader_position_notional_usdt", "Absolute pos
                                   ACCOUNT_MARKET, unit="usdt", requirement="notional (001)", series="P")
 POSITION_UPNL = account_gauge("trader_position_unrealized_pnl_usdt", "Unrealised PnL of one position.",
                               ACCOUNT_MARKET, unit="usdt", requirement="PnL unrealised per position (001)", series="P")
+POSITION_ENTRY = account_gauge("trader_position_entry_price_usdt", "Average entry price of the position.",
+                               ACCOUNT_MARKET, unit="usdt", requirement="entry price per position (issue 14)",
+                               series="P")
+POSITION_MARK = account_gauge("trader_position_mark_price_usdt",
+                              "Mark price the position is valued at (the exchange's, for an exchange account).",
+                              ACCOUNT_MARKET, unit="usdt", requirement="mark price per position (issue 14)", series="P")
 POSITION_AGE = account_gauge("trader_position_age_seconds",
                              "Time since the position was opened (the oldest, if combined).", ACCOUNT_MARKET,
                              unit="seconds", requirement="position age, held too long (000 > 1 h, 002 timeout)",
@@ -87,7 +93,8 @@ STRATEGY_SHARPE = account_gauge("trader_strategy_sharpe_30d",
 
 class TradingCollector(Collector):
     specs = ACCOUNT_FIGURES + (COMMISSION, OPEN_POSITIONS, POSITION_QUANTITY, POSITION_NOTIONAL, POSITION_UPNL,
-                               POSITION_AGE, CLOSED_TRADES, VOLUME, SIGNALS, STRATEGY_PNL, STRATEGY_SHARPE)
+                               POSITION_AGE, CLOSED_TRADES, VOLUME, SIGNALS, STRATEGY_PNL, STRATEGY_SHARPE,
+                               POSITION_ENTRY, POSITION_MARK)
 
     def emit(self, snapshot: TraderSnapshot, state: None, sink) -> None:
         add = sink.add
@@ -106,6 +113,10 @@ class TradingCollector(Collector):
                 add(POSITION_NOTIONAL, labels, sum(p.notional_usdt for p in held))
                 add(POSITION_UPNL, labels, sum(p.unrealized_pnl_usdt for p in held))
                 add(POSITION_AGE, labels, max(p.age_seconds for p in held))
+                size = sum(abs(p.quantity) for p in held)
+                if size > 0:  # combined positions: the size-weighted entry, one mark
+                    add(POSITION_ENTRY, labels, sum(abs(p.quantity) * p.entry_price for p in held) / size)
+                add(POSITION_MARK, labels, held[0].mark_price)
             for market in known_then_seen(markets, account.volume_usdt):
                 add(VOLUME, (name, *market), account.volume_usdt.get(market, 0))
             for strategy in account.strategies:

@@ -13,6 +13,14 @@ order endpoints). ``endpoint`` must come from a fixed list per caller (it become
     ...     call.fail("timeout")     # or leave it: ok unless an exception escapes
     >>> stats.snapshot()[("okx", "instruments", "error")]
     1
+
+Exchange accounts also say why a request failed, from a bounded list (``reason``, one of
+``vocabulary.API_ERROR_REASONS``); those counts are ``errors_snapshot()``:
+
+    >>> stats.declare("bybit", "wallet_balance", reasons=("auth", "timeout"))
+    >>> stats.record("bybit", "wallet_balance", ok=False, duration=0.2, error="HTTP 401", reason="auth")
+    >>> stats.errors_snapshot()[("bybit", "wallet_balance", "auth")], stats.errors_snapshot()[("bybit", "wallet_balance", "timeout")]
+    (1, 0)
 """
 
 from __future__ import annotations
@@ -31,15 +39,23 @@ class ApiStats:
         self._bus = bus
         self._clock = clock
         self.counts: dict[tuple[str, str, str], int] = {}
+        self.errors: dict[tuple[str, str, str], int] = {}  # (exchange, endpoint, reason) -> failures
 
-    def declare(self, exchange: str, endpoint: str) -> None:
-        """Create the ok/error counters at zero, so exporters show the series before a request."""
+    def declare(self, exchange: str, endpoint: str, reasons: tuple[str, ...] = ()) -> None:
+        """Create the ok/error counters (and the error ``reasons``' counters) at zero, so exporters
+        show the series before a request."""
         self.counts.setdefault((exchange, endpoint, "ok"), 0)
         self.counts.setdefault((exchange, endpoint, "error"), 0)
+        for reason in reasons:
+            self.errors.setdefault((exchange, endpoint, reason), 0)
 
-    def record(self, exchange: str, endpoint: str, ok: bool, duration: float, error: str | None = None) -> None:
+    def record(self, exchange: str, endpoint: str, ok: bool, duration: float, error: str | None = None,
+               reason: str | None = None) -> None:
         key = (exchange, endpoint, "ok" if ok else "error")
         self.counts[key] = self.counts.get(key, 0) + 1
+        if not ok and reason is not None:
+            failure = (exchange, endpoint, reason)
+            self.errors[failure] = self.errors.get(failure, 0) + 1
         if self._bus is not None:
             self._bus.publish(ApiRequest(exchange, endpoint, self._clock(), duration, ok, error))
 
@@ -51,6 +67,10 @@ class ApiStats:
     def snapshot(self) -> dict[tuple[str, str, str], int]:
         """(exchange, endpoint, "ok"|"error") -> count, a copy."""
         return dict(self.counts)
+
+    def errors_snapshot(self) -> dict[tuple[str, str, str], int]:
+        """(exchange, endpoint, reason) -> failed requests, a copy."""
+        return dict(self.errors)
 
 
 class _Measure:

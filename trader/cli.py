@@ -16,6 +16,7 @@ import asyncio
 import dataclasses
 import inspect
 import logging
+import os
 import signal
 import sys
 import time
@@ -23,7 +24,9 @@ from typing import Callable, NoReturn, Sequence
 
 from stacklog import configure_logging
 
-from .config import DEFAULT_STATE_DIR, DEFAULT_SYMBOLS, Config, ConfigError, load_config, with_overrides
+from .accounts.environment import environment_accounts
+from .accounts.errors import KeyRefused
+from .config import DEFAULT_STATE_DIR, DEFAULT_SYMBOLS, Config, ConfigError, load_config, with_accounts, with_overrides
 from .drills import DRILLS
 from .engine import Trader
 from .exchanges import titles
@@ -142,6 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the journal's directory (docs/journal.md): balance, positions, halts and history "
                              "survive a restart there (default ./state; a replay or a drill keeps no journal "
                              "unless given one)")
+    parser.add_argument("--watch-only", action="store_true",
+                        help="watch exchange accounts only: no paper account, so nothing ever places an order "
+                             "(needs an exchange account: exchange_accounts in --config, or BINANCE_API_KEY and "
+                             "BINANCE_API_SECRET, BYBIT_..., OKX_... with OKX_API_PASSPHRASE in the environment)")
     simrun.add_arguments(parser)  # --openmetrics-out, --sample-interval, --run-for
     return parser
 
@@ -189,6 +196,17 @@ def build_config(args: argparse.Namespace) -> Config:
         if path:
             feed["exchanges"] = (_recorded_exchange(str(path)),)
     config = with_overrides(config, **feed)
+    # Exchange accounts from the environment (compose's .env): BINANCE_API_KEY + BINANCE_API_SECRET...
+    from_environment = environment_accounts(os.environ, [a.name for a in config.exchange_accounts])
+    if from_environment:
+        config = with_accounts(config, exchange_accounts=config.exchange_accounts + from_environment)
+    if args.watch_only:
+        if not config.exchange_accounts:
+            raise ConfigError("config: --watch-only: expected an exchange account to watch (exchange_accounts in "
+                              "--config, or BINANCE_API_KEY and BINANCE_API_SECRET, BYBIT_... or OKX_... in the environment)")
+        config = with_accounts(config, accounts=())
+    if args.drill is not None and not config.accounts:
+        raise ConfigError(f"config: --drill = {args.drill!r}: expected a paper account (drills trade on one)")
     if args.drill is not None and config.feed.kind != "sim":
         raise ConfigError(f"config: --drill = {args.drill!r}: expected --feed sim (drills run on the simulated feed only)")
     if args.drill_delay is not None:
@@ -223,6 +241,13 @@ async def _serve(trader: Trader, config: Config, start_exporters: StartExporters
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, trader.stop)
+    try:
+        await trader.verify_accounts()
+    except KeyRefused as refused:  # a key that can withdraw: one line, nothing served or watched, exit 2
+        print(refused, file=sys.stderr)
+        for watcher in trader.watchers:
+            await watcher.api.close()
+        return 2
     server = None
     if start_exporters is not None:
         try:
@@ -283,6 +308,7 @@ def main(argv: Sequence[str] | None = None, start_exporters: StartExporters | No
     _log.info("config loaded", extra={
         "config": args.config, "feed": config.feed.kind, "exchanges": ",".join(config.feed.exchanges),
         "symbols": ",".join(config.feed.symbols), "accounts": ",".join(a.name for a in config.accounts),
+        "exchange_accounts": ",".join(f"{a.name}:{a.exchange}" for a in config.exchange_accounts),
         "metrics_port": config.metrics.port, "drill": args.drill, "state_dir": state_dir})
     try:
         trader = Trader(config, drill=args.drill, journal=journal)

@@ -16,6 +16,7 @@ The documented default file is ``trader/config.example.yml``.
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -28,8 +29,8 @@ from trader.vocabulary import EXCHANGES, FeedKind
 
 __all__ = [
     "ConfigError", "FeedConfig", "PaperConfig", "RiskConfig", "LimitsConfig", "StrategyConfig",
-    "AccountConfig", "DrillConfig", "MetricsConfig", "JournalConfig", "Config", "load_config", "load_config_text",
-    "DEFAULT_SYMBOLS",
+    "AccountConfig", "ExchangeAccountConfig", "DrillConfig", "MetricsConfig", "JournalConfig", "Config", "load_config",
+    "load_config_text", "DEFAULT_SYMBOLS",
 ]
 
 # Liquid USDT-margined perpetuals, most liquid first; ``--symbols N`` takes the first N.
@@ -132,6 +133,28 @@ class AccountConfig:
 
 
 @dataclass(frozen=True)
+class ExchangeAccountConfig:
+    """A real exchange account, watched through read-only API keys (``trader/accounts/``).
+
+    The trader reads it and never trades on it. The keys stay in the environment: this names the
+    variables that hold them, so a rendered config or a log line can never show a key.
+    """
+
+    name: str
+    exchange: str = field(metadata=_check(choices=EXCHANGES))
+    api_key_env: str
+    api_secret_env: str
+    api_passphrase_env: str | None = None  # OKX only: its keys have a passphrase
+    # How often equity, margin and positions are read; the exchange's limits set the shortest
+    # interval (each adapter's budget, trader/accounts/<exchange>.py).
+    poll_seconds: float = field(default=10.0, metadata=_check(gt=0, le=3600))
+    # How often fills, funding, fees, transfers and closed positions are read (heavier requests).
+    history_seconds: float = field(default=20.0, metadata=_check(gt=0, le=3600))
+    timeout_seconds: float = field(default=10.0, metadata=_check(gt=0, le=120))  # one request
+    api_url: str | None = None  # a testnet, or a local stand-in in tests; None: the exchange itself
+
+
+@dataclass(frozen=True)
 class DrillConfig:
     """Drill timing; the CLI defaults are the real ones, tests shrink them."""
 
@@ -168,6 +191,9 @@ class Config:
     journal: JournalConfig = field(default_factory=JournalConfig)
     accounts: tuple[AccountConfig, ...] = field(default_factory=lambda: (AccountConfig(),))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Real accounts watched read-only; BINANCE_API_KEY... in the environment add more
+    # (trader/accounts/environment.py).
+    exchange_accounts: tuple[ExchangeAccountConfig, ...] = ()
 
     def account_exchanges(self, account: AccountConfig) -> tuple[str, ...]:
         return account.exchanges or self.feed.exchanges
@@ -280,8 +306,8 @@ def _validate(config: Config) -> Config:
     if config.feed.kind == "replay" and not config.feed.replay_path:
         _fail("feed.replay_path", config.feed.replay_path, "a recording file when feed.kind is replay")
     names = [a.name for a in config.accounts]
-    if not names:
-        _fail("accounts", [], "at least one account")
+    if not names and not config.exchange_accounts:
+        _fail("accounts", [], "at least one account (a paper account, or an exchange account to watch)")
     for i, account in enumerate(config.accounts):
         if account.name in names[:i]:
             _fail(f"accounts[{i}].name", account.name, "a name no other account uses")
@@ -301,7 +327,41 @@ def _validate(config: Config) -> Config:
             if strategy.leverage > account.limits.max_leverage:
                 _fail(f"accounts[{i}].strategies[{j}].leverage", strategy.leverage,
                       f"a number <= the account's limits.max_leverage ({account.limits.max_leverage})")
+    _validate_exchange_accounts(config)
     return config
+
+
+_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+_URL = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~\-/]*)?")
+
+
+def _validate_exchange_accounts(config: Config) -> None:
+    from trader.exchanges import exchange  # the registry names the exchanges that have an account adapter
+
+    taken = [a.name for a in config.accounts]
+    for i, account in enumerate(config.exchange_accounts):
+        where = f"exchange_accounts[{i}]"
+        if account.name in taken:
+            _fail(f"{where}.name", account.name, "a name no other account (paper or exchange) uses")
+        taken.append(account.name)
+        entry = exchange(account.exchange)
+        if entry.account is None:
+            _fail(f"{where}.exchange", account.exchange, "an exchange with an account adapter")
+        for key in ("api_key_env", "api_secret_env", "api_passphrase_env"):
+            value = getattr(account, key)
+            if value is not None and not _ENV_NAME.fullmatch(value):
+                # Not echoed: a key pasted here by mistake must not reach a terminal or a log.
+                raise ConfigError(f"config: {where}.{key}: expected the NAME of an environment variable "
+                                  "(A-Z, 0-9, _), never the key itself (value not shown)")
+        if entry.account_needs_passphrase and account.api_passphrase_env is None:
+            _fail(f"{where}.api_passphrase_env", None, f"the environment variable holding the {entry.title} API passphrase")
+        if not entry.account_needs_passphrase and account.api_passphrase_env is not None:
+            _fail(f"{where}.api_passphrase_env", account.api_passphrase_env, f"null ({entry.title} keys have no passphrase)")
+        if account.history_seconds < account.poll_seconds:
+            _fail(f"{where}.history_seconds", account.history_seconds, f"a number >= poll_seconds ({account.poll_seconds})")
+        if account.api_url is not None and not _URL.fullmatch(account.api_url):
+            raise ConfigError(f"config: {where}.api_url: expected an http(s) base URL with no query string or "
+                              "credentials, e.g. https://testnet.binancefuture.com (value not shown: it may hold a secret)")
 
 
 def load_config_text(text: str, source: str = "config") -> Config:
@@ -326,6 +386,18 @@ def load_config(path: str | Path | None) -> Config:
     except OSError as error:
         raise ConfigError(f"config: --config = {str(path)!r}: expected a readable YAML file ({error.strerror})") from None
     return load_config_text(text, str(path))
+
+
+def with_accounts(config: Config, *, accounts: tuple[AccountConfig, ...] | None = None,
+                  exchange_accounts: tuple[ExchangeAccountConfig, ...] | None = None) -> Config:
+    """The config with its paper or exchange accounts replaced (from the CLI or the environment),
+    validated again."""
+    changes: dict[str, Any] = {}
+    if accounts is not None:
+        changes["accounts"] = accounts
+    if exchange_accounts is not None:
+        changes["exchange_accounts"] = exchange_accounts
+    return _validate(dataclasses.replace(config, **changes))
 
 
 def with_overrides(config: Config, **feed: Any) -> Config:

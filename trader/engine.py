@@ -10,6 +10,11 @@ funding, liquidations) and then its strategies. Two timers run beside the feeds:
 every second (stale entries, position timeouts) and the risk sampler every
 ``risk.sample_interval_seconds`` (equity samples; VaR, Sharpe... recomputed there only).
 
+Exchange accounts (``config.exchange_accounts``, read-only keys, ``trader/accounts/``) have no
+broker and no strategy: each is an ``AccountWatcher`` task polling the exchange. A trader with
+only exchange accounts places no order at all. ``verify_accounts()`` asks each exchange what its
+key may do before the run (a key that can withdraw stops start-up).
+
 With a ``journal`` (trader/journal/), the accounts resume from it at construction and its writer
 runs beside the timers, flushing once more at a clean stop.
 """
@@ -21,7 +26,7 @@ import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from .anomalies import AnomalyDetector
 from .api_stats import ApiStats
@@ -57,9 +62,11 @@ class AccountRuntime:
 
 class Trader:
     def __init__(self, config: Config, *, drill: str | None = None, feeds: Sequence[object] | None = None,
-                 clock: Callable[[], float] = time.time, journal: "Journal | None" = None) -> None:
+                 clock: Callable[[], float] = time.time, journal: "Journal | None" = None,
+                 environ: Mapping[str, str] | None = None) -> None:
         """``feeds``: ready feed objects (tests); default: built from ``config.feed``. ``journal``:
-        resume from it and write to it (the caller opens and closes it)."""
+        resume from it and write to it (the caller opens and closes it). ``environ``: where
+        exchange accounts' keys are read (default ``os.environ``)."""
         self.config = config
         self.clock = clock
         self.bus = EventBus()
@@ -92,6 +99,11 @@ class Trader:
             for key in keys:
                 self._by_key[key].append(runtime)
             self.accounts.append(runtime)
+        # --- exchange accounts: read-only watchers, no broker, no strategy (trader/accounts/) ---
+        from .accounts import build_watchers
+
+        self.watchers = build_watchers(config, self.api_stats, clock, environ)
+        # ---
         self.bus.subscribe(Quote, self._on_market)
         self.bus.subscribe(Trade, self._on_market)
         self.bus.subscribe(DepthUpdate, self._on_market)
@@ -150,6 +162,7 @@ class Trader:
         feed_tasks = [asyncio.create_task(feed.run(), name=f"feed-{getattr(feed, 'exchange', '?')}") for feed in self.feeds]
         helpers = [asyncio.create_task(self._housekeeping(), name="housekeeping"),
                    asyncio.create_task(self._sampler(), name="risk-sampler")]
+        helpers += [asyncio.create_task(w.run(), name=f"account-{w.name}") for w in self.watchers]
         if self.drill is not None:
             helpers.append(asyncio.create_task(self._run_drill(), name="drill"))
         if self.journal_writer is not None:
@@ -179,6 +192,24 @@ class Trader:
                     results.append(task.result())
             _log.info("trader stopped", extra={"seconds": round(self.clock() - self.started_at, 2)})
         return results
+
+    async def verify_accounts(self, timeout: float = 15.0) -> None:
+        """Ask each exchange what its account's key may do. ``KeyRefused`` (a key that can
+        withdraw) propagates; an exchange that cannot answer yet is asked again before reading."""
+        from .accounts.errors import AccountApiError, KeyRefused
+
+        for watcher in self.watchers:
+            try:
+                await asyncio.wait_for(watcher.verify(), timeout)
+            except (AccountApiError, asyncio.TimeoutError) as error:
+                _log.warning("cannot ask the exchange what the key may do yet; asking again before reading",
+                             extra={"account": watcher.name, "exchange": watcher.exchange,
+                                    "reason": getattr(error, "reason", "timeout")})
+            except KeyRefused:
+                raise
+            except Exception:  # a bug: the watcher asks again before reading, and logs it there too
+                _log.exception("asking the exchange what the key may do failed",
+                               extra={"account": watcher.name, "exchange": watcher.exchange})
 
     def stop(self) -> None:
         """Ask ``run()`` to return (safe from a signal handler on the loop's thread)."""
@@ -224,11 +255,14 @@ class Trader:
         drills = dict.fromkeys(DRILLS, False)
         if self.drill is not None:
             drills[self.drill.name] = self.drill.active
+        watched = tuple(s for w in self.watchers if (s := w.state.snapshot(now)) is not None)
         return TraderSnapshot(
             ts=now,
-            accounts=tuple(runtime.account.snapshot(now) for runtime in self.accounts),
+            accounts=tuple(runtime.account.snapshot(now) for runtime in self.accounts) + watched,
             feeds=self.market.feed_snapshots(),
             markets=self.market.market_snapshots(),
             api_requests=self.api_stats.snapshot(),
             drills=drills,
+            api_errors=self.api_stats.errors_snapshot(),
+            account_watch=tuple(w.watch_snapshot(now) for w in self.watchers),
         )

@@ -10,8 +10,9 @@ without importing WebSocket clients.
 
 Adding an exchange is one adapter module (``trader/feeds/<name>.py``: a handler on
 ``ExchangeHandler`` and a feed on ``WebSocketFeed``, whose hooks ``trader/feeds/base.py``
-lists), one entry below, and its tests. An exchange account adapter (read-only keys, ccxt) will
-be one more ``"module:Class"`` field of the same entry, registered beside the feed.
+lists), one entry below, and its tests. Its exchange account adapter (a real account watched
+through read-only keys, on ccxt: ``trader/accounts/<name>.py``, the hooks of
+``trader/accounts/adapter.py``) is the ``account`` field of the same entry.
 
     >>> exchange("okx").endpoints["ws_url"]
     'wss://ws.okx.com:8443/ws/v5/public'
@@ -51,6 +52,8 @@ class Exchange:
     # (cryptofeed captures), or holds a key only this exchange's messages have.
     url_marker: bytes
     message_marker: bytes
+    account: str | None = None  # "module:Class" of the exchange account adapter (an AccountAdapter)
+    account_needs_passphrase: bool = False  # its API keys come with a passphrase (OKX)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "endpoints", MappingProxyType(dict(self.endpoints)))
@@ -61,6 +64,11 @@ class Exchange:
     def feed_class(self) -> type:
         return _load(self.feed)
 
+    def account_class(self) -> type:
+        if self.account is None:
+            raise ValueError(f"exchange {self.name!r}: no account adapter is registered")
+        return _load(self.account)
+
     def recognises(self, line: bytes) -> bool:
         """Whether one line of a recording comes from this exchange."""
         return self.url_marker in line[:_URL_HEAD] or self.message_marker in line
@@ -69,13 +77,14 @@ class Exchange:
 REGISTRY: tuple[Exchange, ...] = (
     Exchange("binance", "Binance", "trader.feeds.binance:BinanceHandler", "trader.feeds.binance:BinanceFeed",
              {"ws_base": "wss://fstream.binance.com", "rest_base": "https://fapi.binance.com"},
-             url_marker=b"binance", message_marker=b'"stream":'),
+             url_marker=b"binance", message_marker=b'"stream":', account="trader.accounts.binance:BinanceAccount"),
     Exchange("bybit", "Bybit", "trader.feeds.bybit:BybitHandler", "trader.feeds.bybit:BybitFeed",
              {"ws_url": "wss://stream.bybit.com/v5/public/linear"},
-             url_marker=b"bybit", message_marker=b'"topic":'),
+             url_marker=b"bybit", message_marker=b'"topic":', account="trader.accounts.bybit:BybitAccount"),
     Exchange("okx", "OKX", "trader.feeds.okx:OkxHandler", "trader.feeds.okx:OkxFeed",
              {"ws_url": "wss://ws.okx.com:8443/ws/v5/public", "rest_base": "https://www.okx.com"},
-             url_marker=b"okx.com", message_marker=b'"arg":'),
+             url_marker=b"okx.com", message_marker=b'"arg":', account="trader.accounts.okx:OkxAccount",
+             account_needs_passphrase=True),
 )
 
 _BY_NAME = {entry.name: entry for entry in REGISTRY}

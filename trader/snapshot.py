@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 __all__ = [
-    "RiskLimitsSnapshot", "PositionSnapshot", "StrategySnapshot", "AccountSnapshot",
+    "RiskLimitsSnapshot", "PositionSnapshot", "StrategySnapshot", "AccountSnapshot", "AccountWatchSnapshot",
     "FeedSnapshot", "MarketSnapshot", "TraderSnapshot",
 ]
 
@@ -46,8 +46,8 @@ class PositionSnapshot:
     unrealized_pnl_usdt: float
     margin_usdt: float  # isolated margin held by the position
     leverage: float
-    liquidation_price: float
-    liquidation_distance_ratio: float  # abs(mark - liquidation) / mark
+    liquidation_price: float | None  # None: the exchange reports none (enough collateral)
+    liquidation_distance_ratio: float | None  # abs(mark - liquidation) / mark; None without a liquidation price
     opened_at: float
     age_seconds: float
 
@@ -89,7 +89,7 @@ class AccountSnapshot:
     margin_free_usdt: float
     correlation_max: float | None
     trading_halted: bool
-    limits: RiskLimitsSnapshot
+    limits: RiskLimitsSnapshot | None  # None for exchange accounts: the trader enforces no limit on them
     positions: tuple[PositionSnapshot, ...]
     strategies: tuple[StrategySnapshot, ...]
     orders: Mapping[tuple[str, str, str, str], int]  # (exchange, symbol, side, status) -> count
@@ -98,6 +98,25 @@ class AccountSnapshot:
     risk_refusals: Mapping[str, int]  # reason -> count
     liquidations: Mapping[tuple[str, str], int]  # (exchange, symbol) -> count
     rejections: Mapping[tuple[str, str], int]  # (exchange, reason) -> count; reasons: vocabulary.REJECT_REASONS
+    # Exchange accounts (trader/accounts/): read-only, watched through the exchange's API; their
+    # health (staleness, rate limits) is in TraderSnapshot.account_watch.
+    kind: str = "paper"  # vocabulary.ACCOUNT_KINDS
+    exchange: str | None = None  # the exchange an exchange account lives on; None for paper accounts
+    margin_ratio: float | None = None  # maintenance margin / margin balance (1 = liquidation); None for paper
+
+
+@dataclass(frozen=True, slots=True)
+class AccountWatchSnapshot:
+    """How the watch of one exchange account goes. Present from start, before the first read (whose
+    figures only then join ``TraderSnapshot.accounts``)."""
+
+    account: str
+    exchange: str
+    state: str  # "verifying" (asking what the key may do), "watching", "backoff", "refused" (a key that can withdraw)
+    last_success_ts: float  # the last complete read; before the first one, when watching began
+    rate_limit_usage_ratio: float | None  # the exchange's own rate-limit usage, 0..1, as last reported
+    last_error: str | None  # the bounded reason of the last failure (vocabulary.API_ERROR_REASONS)
+    key_can_trade: bool | None  # what the exchange said the key may do; None until asked
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,3 +154,6 @@ class TraderSnapshot:
     markets: tuple[MarketSnapshot, ...]
     api_requests: Mapping[tuple[str, str, str], int]  # (exchange, endpoint, "ok"|"error") -> count
     drills: Mapping[str, bool] = field(default_factory=dict)  # drill -> active
+    # (exchange, endpoint, reason) -> failed requests; reasons: vocabulary.API_ERROR_REASONS
+    api_errors: Mapping[tuple[str, str, str], int] = field(default_factory=dict)
+    account_watch: tuple[AccountWatchSnapshot, ...] = ()  # one per exchange account

@@ -28,6 +28,7 @@ __all__ = [
     "FeedRejectReason", "FEED_REJECT_REASONS", "FeedState", "FEED_STATES", "AnomalyReason", "ANOMALY_REASONS",
     "TradeOutcome", "TRADE_OUTCOMES", "ApiStatus", "API_STATUSES", "VarMethod", "VAR_METHODS",
     "ORDER_ENDPOINTS", "FeedKind", "FEED_KINDS", "EXCHANGES", "MarketKey", "ExitReason", "EXIT_REASONS",
+    "AccountKind", "ACCOUNT_KINDS", "ApiErrorReason", "API_ERROR_REASONS",
 ]
 
 # (exchange, symbol): the key of every per-market figure (positions, books, marks, volumes).
@@ -95,3 +96,16 @@ FEED_KINDS: tuple[FeedKind, ...] = get_args(FeedKind)
 
 # The exchanges the trader speaks to: the names of the registrations in trader/exchanges.py.
 EXCHANGES: tuple[str, ...] = exchange_names()
+
+# What kind of account: the paper broker's, or a real exchange account watched through read-only
+# keys (trader/accounts/), which the trader never trades on.
+AccountKind = Literal["paper", "exchange"]
+ACCOUNT_KINDS: tuple[AccountKind, ...] = get_args(AccountKind)
+
+# Why a request to an exchange account's API failed (trader/accounts/errors.py says how each is
+# recognised): the key was refused (``auth``), the exchange refuses this region or IP (``region``),
+# too many requests (``rate_limited``), our clock is off (``timestamp``), the exchange failed
+# (``server``), no answer in time (``timeout``), an answer we cannot read (``malformed``), no
+# connection (``network``).
+ApiErrorReason = Literal["auth", "region", "rate_limited", "timestamp", "server", "timeout", "malformed", "network"]
+API_ERROR_REASONS: tuple[ApiErrorReason, ...] = get_args(ApiErrorReason)

@@ -92,5 +92,26 @@ dashboard = trader_dashboard(
         timeseries(14, "Traded volume per hour", [
             prom(f"account_exchange:trader_volume_usdt:rate1h{ACC_EX} * 3600", "{{account}} {{exchange}}"),
         ], USDT, w=12, description="Filled notional, averaged over the last hour."),
+        # --- exchange accounts watched through read-only keys (trader/accounts/) ---
+        timeseries(16, "Exchange rate-limit usage (its own count)", [
+            prom(f"trader_api_rate_limit_usage_ratio{ACC_EX}", "{{account}} {{exchange}}"),
+        ], RATIO, w=8, min=0, max=1, alerts=("TraderApiRateLimitHigh",),
+            limits=[limit("trader:rate_limit_usage_limit:ratio")],
+            description="What the exchange says of its rate limit for an exchange account's requests: Binance's "
+                        "used weight of 2,400 a minute, Bybit's limit status, OKX's limits as ccxt encodes them. "
+                        "Past 100 % it refuses (429) and may ban the IP (418). Absent without an exchange account."),
+        timeseries(17, "Exchange account data age", [
+            prom(f"account_exchange:trader_account_staleness:seconds{ACC_EX}", "{{account}} {{exchange}}"),
+        ], SECONDS, w=8, min=0, alerts=("TraderAccountStale",),
+            limits=[limit("trader:account_staleness_limit:seconds")], links=problem_links(),
+            description="Time since the trader last read the account completely (since watching began, if "
+                        "never): how old its equity, positions and liquidation distances are."),
+        timeseries(18, "Exchange account API errors by reason", [
+            prom(f"sum by (exchange, reason) (increase(trader_api_errors_total{EXCHANGE}[$__rate_interval]))",
+                 "{{exchange}} {{reason}}"),
+        ], SHORT, w=8, draw="bars", stack=True, links=problem_links(),
+            description="auth: the key was refused; region: the exchange refuses this country or IP; "
+                        "rate_limited; timestamp: the clock (resynced, then retried); server; timeout; "
+                        "malformed: an answer not as documented; network: no connection."),
     ],
 )

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from trader.snapshot import (AccountSnapshot, FeedSnapshot, MarketSnapshot, PositionSnapshot, RiskLimitsSnapshot,
-                             StrategySnapshot, TraderSnapshot)
+from trader.snapshot import (AccountSnapshot, AccountWatchSnapshot, FeedSnapshot, MarketSnapshot, PositionSnapshot,
+                             RiskLimitsSnapshot, StrategySnapshot, TraderSnapshot)
+from trader.vocabulary import API_ERROR_REASONS
 
 NOW = 1_723_161_600.0  # 2024-08-09 00:00 UTC
 
@@ -99,6 +100,14 @@ def empty_snapshot() -> TraderSnapshot:
     )
 
 
+def watch(account="main", exchange="binance", **overrides) -> AccountWatchSnapshot:
+    """How the watch of an exchange account goes (trader/accounts/watcher.py)."""
+    fields = dict(account=account, exchange=exchange, state="watching", last_success_ts=NOW - 5.0,
+                  rate_limit_usage_ratio=0.12, last_error=None, key_can_trade=False)
+    fields.update(overrides)
+    return AccountWatchSnapshot(**fields)
+
+
 def scaled_snapshot(exchanges=("binance", "bybit", "okx"), symbols_per_exchange=50) -> TraderSnapshot:
     """The series-count scenario: 50 symbols on each of 3 exchanges, one position per exchange."""
     markets, feeds, positions, api = [], [], [], {}
@@ -112,10 +121,13 @@ def scaled_snapshot(exchanges=("binance", "bybit", "okx"), symbols_per_exchange=
                 api[(exchange, endpoint, status)] = 5 if status == "ok" else 0
     traded = account(positions=positions, orders={("binance", "SYM00USDT", "buy", "filled"): 3},
                      orders_by_type={("binance", "market", "filled"): 3}, volume_usdt={("binance", "SYM00USDT"): 300.0})
+    # The account watched on an exchange, whose requests fail for each of the bounded reasons.
+    errors = {(e, endpoint, reason): 0 for e, endpoint, _ in api for reason in API_ERROR_REASONS}
     return full_snapshot(accounts=(traded,), feeds=tuple(feeds), markets=tuple(markets),
                          api_requests=api, drills={"crash": False, "feed-outage": False, "api-errors": False,
-                                                   "latency": False})
+                                                   "latency": False},
+                         api_errors=errors, account_watch=(watch(),))
 
 
-__all__ = ["NOW", "LIMITS", "position", "account", "feed", "market", "full_snapshot", "empty_snapshot",
+__all__ = ["NOW", "LIMITS", "position", "account", "feed", "market", "watch", "full_snapshot", "empty_snapshot",
            "scaled_snapshot", "replace"]

@@ -156,8 +156,9 @@ def test_nan_and_infinities_never_reach_the_output(openmetrics):
                     "trader_position_correlation_max", "trader_liquidation_distance_ratio"):
         assert dropped not in names, dropped
     assert value(parsed, "trader_var_usdt", account="main", method="parametric") == 10.0
-    # 8 snapshot figures (the negative commission counter among them) and 2 events.
-    assert value(parsed, "trader_exporter_dropped_samples_total") == 10
+    # 9 snapshot figures (the negative commission counter among them; the NaN distance's position has a
+    # NaN liquidation price too) and 2 events.
+    assert value(parsed, "trader_exporter_dropped_samples_total") == 11
     assert value(parsed, "trader_order_latency_seconds_count", exchange="binance") == 0
 
 

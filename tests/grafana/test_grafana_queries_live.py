@@ -60,6 +60,11 @@ MAY_BE_EMPTY = {
     ("trader-risk", 12): "VaR is absent until enough daily returns",
     # Depends on the sim's path: two positions open at once with a return history.
     ("trader-risk", 6, "A"): "correlation needs two open positions",
+    # Exchange accounts only (read-only keys): this paper trader watches none. A trader watching a
+    # stand-in exchange shows them: tests/exchange_accounts/test_live_liquidation_close.py.
+    ("trader-execution", 16): "exchange accounts' rate-limit usage",
+    ("trader-execution", 17): "exchange accounts' data age",
+    ("trader-execution", 18): "exchange accounts' API errors by reason",
 }
 
 

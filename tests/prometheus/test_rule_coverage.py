@@ -17,7 +17,7 @@ from tests.prometheus.prom_rule_files import (
 RULES = load_rules()
 TESTS = load_tests()
 ALERTS = [rule for rule in RULES if rule.is_alert]
-FAMILIES = ["trading", "risk", "execution", "market_data", "system", "slo", "meta"]
+FAMILIES = ["trading", "risk", "execution", "market_data", "system", "slo", "meta", "accounts"]
 SEVERITIES = {"critical", "warning", "info", "none"}
 CATEGORIES = {"trading", "risk", "execution", "market", "system", "meta"}
 DASHBOARD_UIDS = {"trader-overview", "trader-strategy", "trader-risk", "trader-execution",
