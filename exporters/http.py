@@ -8,7 +8,8 @@ thread, so a scrape never holds the market-data path for the length of a render.
   prefers it (Prometheus does; ``exporters/negotiation.py`` weighs the media ranges).
 - ``GET /healthz``: 200 ``{"status": "ok"}`` while the process serves requests.
 - ``GET /readyz``: 200 when every feed is connected and its newest message is at most
-  ``stale_after`` seconds old, else 503; the body says which feed is not.
+  ``stale_after`` seconds old, else 503; the body says which feed is not, and why (its state and
+  last error), and how each exchange account's watch goes (shown, not counted).
 
 Started by ``trader/__main__.py`` from a coroutine on the trader's loop::
 
@@ -57,9 +58,24 @@ def readiness(snapshot: TraderSnapshot, stale_after: float = READY_STALE_AFTER) 
         fresh = age is not None and age <= stale_after
         feeds[feed.exchange] = {"state": feed.state, "connected": feed.connected,
                                 "last_message_age_seconds": None if age is None else round(age, 3),
+                                "last_error": _one_line(feed.last_error),
                                 "ready": feed.connected and fresh}
+    # Exchange accounts are shown, not counted: a stale account is its own alert (TraderAccountStale),
+    # and the market data a paper account trades on does not wait for it.
+    accounts = {watch.account: {"exchange": watch.exchange, "state": watch.state,
+                                "last_read_age_seconds": round(snapshot.ts - watch.last_success_ts, 3),
+                                "last_error": watch.last_error}
+                for watch in snapshot.account_watch}
     ready = bool(feeds) and all(f["ready"] for f in feeds.values())
-    return ready, {"ready": ready, "stale_after_seconds": stale_after, "feeds": feeds}
+    return ready, {"ready": ready, "stale_after_seconds": stale_after, "feeds": feeds, "accounts": accounts}
+
+
+def _one_line(error: str | None, limit: int = 200) -> str | None:
+    """A feed's last error as one short line (an exception text may span lines)."""
+    if error is None:
+        return None
+    line = " ".join(error.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 class MetricsServer:

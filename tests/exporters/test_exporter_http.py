@@ -14,7 +14,7 @@ import requests
 from exporters.http import start_metrics_server
 from exporters.registry import build_registry_from
 from tests.exporters.scrape_parsing import samples, value
-from tests.exporters.snapshot_factory import NOW, feed, full_snapshot, market, replace
+from tests.exporters.snapshot_factory import NOW, feed, full_snapshot, market, replace, watch
 from trader.bus import EventBus
 
 
@@ -119,6 +119,25 @@ def test_readyz(snapshot, ready, why):
     if why:
         assert body["feeds"][why]["ready"] is False
     assert unknown.status_code == 404 and "/metrics" in unknown.json()["error"]
+
+
+def test_readyz_says_why_a_feed_is_down_and_how_each_exchange_account_goes():
+    down = feed("okx", connected=False, last_error="ConnectionRefusedError: [Errno 111]\nConnect call failed")
+    snapshot = full_snapshot(
+        feeds=(feed(), down),
+        markets=(market(),),
+        account_watch=(watch("binance"), watch("bybit", "bybit", state="backoff", last_error="auth",
+                                                last_success_ts=NOW - 95.0)))
+    with serving(lambda: snapshot) as server:
+        body = requests.get(f"{server.url}/readyz", timeout=5).json()
+    assert body["feeds"]["okx"]["state"] == "backoff"
+    assert body["feeds"]["okx"]["last_error"] == "ConnectionRefusedError: [Errno 111] Connect call failed"
+    assert body["feeds"]["binance"]["last_error"] is None
+    assert body["accounts"]["bybit"] == {"exchange": "bybit", "state": "backoff",
+                                         "last_read_age_seconds": 95.0, "last_error": "auth"}
+    assert body["accounts"]["binance"]["state"] == "watching"
+    # Accounts are shown, not counted: only the okx feed makes the trader unready.
+    assert body["ready"] is False and body["feeds"]["binance"]["ready"] is True
 
 
 @pytest.mark.slow
