@@ -58,7 +58,7 @@ def readiness(snapshot: TraderSnapshot, stale_after: float = READY_STALE_AFTER) 
         fresh = age is not None and age <= stale_after
         feeds[feed.exchange] = {"state": feed.state, "connected": feed.connected,
                                 "last_message_age_seconds": None if age is None else round(age, 3),
-                                "last_error": _one_line(feed.last_error),
+                                "last_error": feed.last_error,  # one line already: feeds.base.describe_error
                                 "ready": feed.connected and fresh}
     # Exchange accounts are shown, not counted: a stale account is its own alert (TraderAccountStale),
     # and the market data a paper account trades on does not wait for it.
@@ -69,13 +69,6 @@ def readiness(snapshot: TraderSnapshot, stale_after: float = READY_STALE_AFTER) 
     ready = bool(feeds) and all(f["ready"] for f in feeds.values())
     return ready, {"ready": ready, "stale_after_seconds": stale_after, "feeds": feeds, "accounts": accounts}
 
-
-def _one_line(error: str | None, limit: int = 200) -> str | None:
-    """A feed's last error as one short line (an exception text may span lines)."""
-    if error is None:
-        return None
-    line = " ".join(error.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 class MetricsServer:

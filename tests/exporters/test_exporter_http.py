@@ -122,7 +122,7 @@ def test_readyz(snapshot, ready, why):
 
 
 def test_readyz_says_why_a_feed_is_down_and_how_each_exchange_account_goes():
-    down = feed("okx", connected=False, last_error="ConnectionRefusedError: [Errno 111]\nConnect call failed")
+    down = feed("okx", connected=False, last_error="HTTP 451 Unavailable For Legal Reasons")
     snapshot = full_snapshot(
         feeds=(feed(), down),
         markets=(market(),),
@@ -131,7 +131,7 @@ def test_readyz_says_why_a_feed_is_down_and_how_each_exchange_account_goes():
     with serving(lambda: snapshot) as server:
         body = requests.get(f"{server.url}/readyz", timeout=5).json()
     assert body["feeds"]["okx"]["state"] == "backoff"
-    assert body["feeds"]["okx"]["last_error"] == "ConnectionRefusedError: [Errno 111] Connect call failed"
+    assert body["feeds"]["okx"]["last_error"] == "HTTP 451 Unavailable For Legal Reasons"
     assert body["feeds"]["binance"]["last_error"] is None
     assert body["accounts"]["bybit"] == {"exchange": "bybit", "state": "backoff",
                                          "last_read_age_seconds": 95.0, "last_error": "auth"}
