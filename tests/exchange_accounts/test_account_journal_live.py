@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.exchange_accounts.harness import ENVIRON, standin
+from tests.exchange_accounts.harness import standin, watch_only_args
 from tests.exporters.scrape_parsing import samples, value
 from tests.support.processes import wait_until
 from tests.support.trader import REPO_ROOT
@@ -51,15 +51,7 @@ def test_a_watched_account_resumes_from_its_journal_and_gets_its_daily_report(st
     state_dir = tmp_path / "state"
     with standin("binance") as server:
         server.open_position("BTCUSDT", 0.5, 60_000.0, 62_000.0, liquidation=50_000.0, leverage=10.0)
-        config = tmp_path / "watch.yml"
-        config.write_text(f"""
-exchange_accounts:
-  - {{name: binance, exchange: binance, api_key_env: ACCOUNT_KEY, api_secret_env: ACCOUNT_SECRET,
-      poll_seconds: 1, history_seconds: 5, api_url: "{server.url}"}}
-""")
-        for variable, val in ENVIRON.items():
-            monkeypatch.setenv(variable, val)
-        args = ("--feed", "sim", "--watch-only", "--config", str(config), "--state-dir", str(state_dir))
+        args = (*watch_only_args(tmp_path, server, monkeypatch), "--state-dir", str(state_dir))
         trader = start_trader(*args)
         wait_until(lambda: _scraped(trader, "trader_equity_usdt", **ACCOUNT), 30, "the first read of the account")
         # A round trip on ETH while watched (fills: Binance keeps no position history), then BTC falls.

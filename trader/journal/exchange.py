@@ -3,7 +3,7 @@
 An exchange account is journalled by the same writer as a paper account (``writer.watch``),
 through ``ExchangeAccountView``: the attribute names of the paper ``Account`` that the writer's
 rows read (docs/journal.md, "Other writers of rows"), taken from the watcher's
-``ExchangeAccountState`` at each read, plus ``transfers`` and ``watch_state()`` (the
+``ExchangeAccountState`` at each read, plus ``transfers`` and ``watch_state_json()`` (the
 ``exchange_state`` row: counted ids, history cursors, open round trips). Copying at each read,
 rather than reading the state live, keeps a flush that lands while a read is in flight (the
 watcher awaits the history between its balance read and its accounting) on one consistent read.
@@ -19,6 +19,7 @@ read twice is written once: the unique index ``trades_external``).
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -80,7 +81,7 @@ class ExchangeAccountView:
         self.realized_pnl = self.funding_pnl = 0.0
         self.day_max_drawdown = 0.0
         self.positions: dict[tuple[str, str], _Held] = {}
-        self._watch_state: dict = {}
+        self._watch_json = "{}"
         if saved is not None:
             self._from_saved(saved)
 
@@ -98,7 +99,7 @@ class ExchangeAccountView:
         self.positions = {(p["exchange"], p["symbol"]): _Held(
             p["exchange"], p["symbol"], p["quantity"], p["entry_price"], p["margin_usdt"], p["leverage"],
             p["opened_at"], p["liquidation_price"]) for p in saved.positions}
-        self._watch_state = dict(saved.exchange_state or {})
+        self._watch_json = _watch_json(saved.exchange_state or {})
 
     # --- the Account attributes the writer reads ----------------------------------------------
 
@@ -112,8 +113,10 @@ class ExchangeAccountView:
         is the state's daily PnL, the figure TraderDailyLossLimit compares."""
         return self._transfers_before_today + self.day_transfers
 
-    def watch_state(self) -> dict:
-        return self._watch_state
+    def watch_state_json(self) -> str:
+        """The ``exchange_state`` row: made once per read, and it changes only when the history
+        read counted something or moved its cursors (the figures are in the accounts row)."""
+        return self._watch_json
 
     # --- after each read ----------------------------------------------------------------------
 
@@ -146,7 +149,17 @@ class ExchangeAccountView:
             self.exchange, p.symbol, p.quantity, p.entry_price, p.margin, p.leverage,
             p.opened_at or state.opened_at.get(p.symbol, now), p.liquidation_price)
             for p in state.reading.positions}
-        self._watch_state = state.state_to_save()
+        self._watch_json = _watch_json(state.state_to_save())
+
+
+# What state_to_save() holds that the accounts row already keeps: left out of exchange_state, so the
+# row changes at history reads only, not at every read of a moving equity.
+_IN_ACCOUNTS_ROW = ("name", "kind", "exchange", "initial", "balance", "equity", "high_water_mark", "max_drawdown",
+                    "day", "day_start_equity", "realized_pnl", "funding_pnl", "fees")
+
+
+def _watch_json(saved: dict) -> str:
+    return json.dumps({k: v for k, v in saved.items() if k not in _IN_ACCOUNTS_ROW}, sort_keys=True)
 
 
 def _resume(state: ExchangeAccountState, saved: SavedAccount) -> None:

@@ -21,7 +21,6 @@ dropped, and the trader keeps trading.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import sqlite3
 from dataclasses import dataclass, field
@@ -196,8 +195,8 @@ class JournalWriter:
         sample_due = now - track.last_sample >= SAMPLE_SECONDS
         watch_state = _watch_state(account)
         watch_changed = watch_state is not None and watch_state != track.last_watch_state
-        if not (watch_changed or state != track.last_row or stale_positions or stale_orders or track.trades or track.closed_days
-                or track.samples or sample_due):
+        if not (watch_changed or state != track.last_row or stale_positions or stale_orders or track.trades
+                or track.closed_days or track.samples or sample_due):
             return
         halted_add = max(0.0, now - track.counted_until) if track.was_halted else 0.0
         today = track.totals.row(account, account.day_start_equity, row["equity_usdt"], account.day_max_drawdown,
@@ -265,9 +264,9 @@ class JournalWriter:
 
 
 def _watch_state(account: Any) -> str | None:
-    """An exchange account's ``exchange_state`` JSON (its ``watch_state()``); None for a paper account."""
-    watch_state = getattr(account, "watch_state", None)
-    return json.dumps(watch_state(), sort_keys=True) if watch_state is not None else None
+    """An exchange account's ``exchange_state`` JSON (``watch_state_json()``); None for a paper account."""
+    watch_state_json = getattr(account, "watch_state_json", None)
+    return watch_state_json() if watch_state_json is not None else None
 
 
 def _resting(broker: Any) -> list:
