@@ -15,9 +15,11 @@ import pytest
 
 from tests.exchange_accounts.harness import ENVIRON, FAST, standin
 from tests.exchange_accounts.scripts import script_for
+from trader.accounts.model import ClosedPosition
 from trader.config import load_config_text, with_accounts
 from trader.engine import Trader
 from trader.journal import JournalError, open_journal
+from trader.journal.exchange import round_trip
 from trader.risk import SECONDS_PER_DAY
 
 SYMBOL = "BTCUSDT"
@@ -168,3 +170,33 @@ def test_a_paper_account_of_the_same_name_is_refused_in_one_line(tmp_path):
     message = str(raised.value)
     assert "\n" not in message
     assert "'bybit-main' is a paper account there, configured as a bybit exchange account" in message
+
+
+def test_a_closed_position_written_twice_is_one_trade(tmp_path):
+    # The unique index on (account, external_id) is the journal's own guard, whatever the state
+    # remembers: the same exchange id written again (two reads, a replayed history) adds nothing.
+    state_dir = tmp_path / "state"
+    clock = _Clock()
+    with standin("bybit") as server:
+        script = script_for("bybit", server)
+        script.open(SYMBOL, 0.5, 60_000.0, mark=61_000.0, liquidation=50_000.0, seed=True)
+
+        async def life():
+            run = _Run(state_dir, "bybit", server, clock)
+            writer = run.trader.journal_writer
+            try:
+                await run.poll()
+                script.close(SYMBOL, 62_000.0)
+                await run.poll()
+                assert writer.flush()
+                [trade] = _rows(state_dir, "SELECT external_id, closed_at, net_pnl_usdt FROM trades")
+                again = ClosedPosition(trade[0], SYMBOL, "long", 0.5, 60_000.0, 62_000.0, trade[1] - 60.0, trade[1],
+                                       1_000.0, 0.0, 0.0, trade[2], False)
+                for _ in range(2):
+                    writer.record_trade("bybit-main", round_trip("bybit", again), "external")
+                    assert writer.flush()
+            finally:
+                await run.stop()
+
+        asyncio.run(life())
+    assert _rows(state_dir, "SELECT COUNT(*), SUM(trades) FROM trades, daily")[0] == (1, 1)
