@@ -28,7 +28,8 @@ dashboard = trader_dashboard(
                         "(right axis): the alert fires below the red line once more trades than the orange "
                         "line closed."),
         timeseries(2, "Position age", [
-            prom(f'trader_position_age_seconds{sel("account", "exchange", "symbol")}', "{{account}} {{exchange}} {{symbol}}"),
+            prom(f'trader_position_age_seconds{sel("account", "exchange", "symbol")}',
+                 "{{account}} {{exchange}} {{symbol}}"),
         ], SECONDS, limits=[limit(f"account:trader_position_age_limit:seconds{ACCOUNT}", "limit {{account}}")],
             alerts=("TraderPositionHeldTooLong",),
             description="How long each open position has been held, and each account's limit (dashed): the "

@@ -11,8 +11,8 @@ The contract (tables, meanings, what readers rely on) is docs/journal.md. The pi
 - ``halt.lift_halt``: the ``python -m trader resume`` command on a stopped trader's file.
 
 ``attach(journal, trader)`` does the start-up part for a ``trader.engine.Trader``: resume every
-configured account (exchange accounts through ``exchange.watch_exchange_account``), continue simulated prices from the journal's last marks, and return the
-writer the trader runs::
+configured account (exchange accounts through ``exchange.watch_exchange_account``), continue
+simulated prices from the journal's last marks, and return the writer the trader runs::
 
     journal = open_journal("state", feed_kind="sim")
     trader = Trader(config, journal=journal)     # calls attach()
