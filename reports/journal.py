@@ -31,7 +31,9 @@ __all__ = ["JOURNAL_FILE", "SCHEMA_VERSION", "Journal", "JournalView", "JournalM
            "TradeRow", "PositionRow", "EquitySample", "DailyRow", "DailyMark", "BENCHMARK_SYMBOL"]
 
 JOURNAL_FILE = "journal.sqlite3"
-SCHEMA_VERSION = 1  # the version of docs/journal.md this reader knows
+SCHEMA_VERSION = 2  # the newest version of docs/journal.md this reader knows
+# Version 2 only added exchange_state, which reports never read: both read the same.
+READABLE_VERSIONS = (1, 2)
 BENCHMARK_SYMBOL = "BTCUSDT"
 T = TypeVar("T")
 _PREFERRED_EXCHANGE = "binance"  # the contract: BTC marks of any exchange, binance preferred
@@ -237,11 +239,12 @@ class Journal:
         except BaseException:
             connection.close()
             raise
-        if version != SCHEMA_VERSION:
+        if version not in READABLE_VERSIONS:
             connection.close()
             hint = ("no schema yet: is this the trader's journal, and has the trader started?" if version == 0 else
-                    "this reports service reads version 1 only: update it to the trader's version")
-            raise ReportsError(f"journal {self.path} has schema version {version}, expected {SCHEMA_VERSION} ({hint})")
+                    f"this reports service reads up to version {SCHEMA_VERSION}: update it to the trader's version")
+            raise ReportsError(f"journal {self.path} has schema version {version}, expected 1 to {SCHEMA_VERSION} "
+                               f"({hint})")
         return connection
 
     def _check_file(self) -> None:
@@ -278,7 +281,7 @@ class Journal:
             connection.execute("COMMIT")
         except sqlite3.DatabaseError as error:
             raise ReportsError(f"journal {self.path} cannot be read ({error}): expected the trader's SQLite "
-                               "journal (corrupt, or not version 1?)") from None
+                               "journal (corrupt, or not a version it knows?)") from None
         finally:
             connection.close()
         if immutable and self._fingerprint() != before:

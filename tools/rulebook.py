@@ -116,6 +116,7 @@ class Rulebook:
     alerts: list[Alert] = field(default_factory=list)
     thresholds: list[Threshold] = field(default_factory=list)
     recorded: set[str] = field(default_factory=set)
+    recorded_exprs: dict[str, str] = field(default_factory=dict)  # record name -> its expression
 
     def alert_names(self) -> list[str]:
         return list(dict.fromkeys(a.name for a in self.alerts))
@@ -124,16 +125,23 @@ class Rulebook:
         return [a for a in self.alerts if a.name == name]
 
     def thresholds_of(self, alert: Alert) -> list[Threshold]:
-        """The thresholds the alert's expression compares with (label matchers respected)."""
-        found = []
-        for match in _SELECTOR.finditer(re.sub(r"\s+", " ", alert.expr)):
+        """The thresholds the alert's expression compares with (label matchers respected), also
+        through a recorded series built from them (a per-account limit that picks one of two)."""
+        found: list[Threshold] = []
+        self._thresholds_in(alert.expr, found, set())
+        return found
+
+    def _thresholds_in(self, expr: str, found: list[Threshold], seen: set[str]) -> None:
+        for match in _SELECTOR.finditer(re.sub(r"\s+", " ", expr)):
             name, matchers = match.group(1), match.group(2) or ""
             wanted = dict(re.findall(r'(\w+)\s*=\s*"([^"]*)"', matchers))
-            for threshold in self.thresholds:
-                if threshold.name == name and all(threshold.labels.get(k) == v for k, v in wanted.items()):
-                    if threshold not in found:
-                        found.append(threshold)
-        return found
+            direct = [t for t in self.thresholds if t.name == name]
+            for threshold in direct:
+                if all(threshold.labels.get(k) == v for k, v in wanted.items()) and threshold not in found:
+                    found.append(threshold)
+            if not direct and name in self.recorded_exprs and name not in seen:
+                seen.add(name)
+                self._thresholds_in(self.recorded_exprs[name], found, seen)
 
 
 def _comments_above(lines: list[str], index: int) -> str:
@@ -179,6 +187,7 @@ def load_rulebook(texts: Mapping[Path, str] | None = None) -> Rulebook:
             for rule in group["rules"]:
                 if "record" in rule:
                     book.recorded.add(rule["record"])
+                    book.recorded_exprs.setdefault(rule["record"], str(rule["expr"]))
                     continue
                 labels = rule.get("labels") or {}
                 book.alerts.append(Alert(

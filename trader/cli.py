@@ -312,7 +312,9 @@ def main(argv: Sequence[str] | None = None, start_exporters: StartExporters | No
         "metrics_port": config.metrics.port, "drill": args.drill, "state_dir": state_dir})
     try:
         trader = Trader(config, drill=args.drill, journal=journal)
-    except ConfigError as error:  # a setting only the feeds can check (a recording, a symbol); anything else is a bug
+    # ConfigError: a setting only the feeds can check (a recording, a symbol); JournalError: the
+    # journal holds the account as another kind. Anything else is a bug.
+    except (ConfigError, JournalError) as error:
         print(error, file=sys.stderr)
         if journal is not None:
             journal.close()

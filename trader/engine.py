@@ -28,6 +28,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
+# trader.accounts itself is light: ccxt and the adapters load inside build_watchers, only for a
+# config with exchange accounts, so a paper-only trader never imports them.
+from .accounts import build_watchers
 from .anomalies import AnomalyDetector
 from .api_stats import ApiStats
 from .broker import PaperBroker, SimulatedExchange
@@ -100,10 +103,7 @@ class Trader:
                 self._by_key[key].append(runtime)
             self.accounts.append(runtime)
         # --- exchange accounts: read-only watchers, no broker, no strategy (trader/accounts/) ---
-        from .accounts import build_watchers
-
         self.watchers = build_watchers(config, self.api_stats, clock, environ)
-        # ---
         self.bus.subscribe(Quote, self._on_market)
         self.bus.subscribe(Trade, self._on_market)
         self.bus.subscribe(DepthUpdate, self._on_market)

@@ -28,9 +28,12 @@ dashboard = trader_dashboard(
                         "(right axis): the alert fires below the red line once more trades than the orange "
                         "line closed."),
         timeseries(2, "Position age", [
-            prom(f'trader_position_age_seconds{sel("account", "exchange", "symbol")}', "{{exchange}} {{symbol}}"),
-        ], SECONDS, limits=[limit("trader:position_age_limit:seconds")], alerts=("TraderPositionHeldTooLong",),
-            description="How long each open position has been held."),
+            prom(f'trader_position_age_seconds{sel("account", "exchange", "symbol")}',
+                 "{{account}} {{exchange}} {{symbol}}"),
+        ], SECONDS, limits=[limit(f"account:trader_position_age_limit:seconds{ACCOUNT}", "limit {{account}}")],
+            alerts=("TraderPositionHeldTooLong",),
+            description="How long each open position has been held, and each account's limit (dashed): the "
+                        "paper or the exchange-account limit, as the panel \"Position-age limits\" shows."),
         # --- money per strategy ---
         timeseries(3, "PnL per strategy", [prom(f"trader_strategy_pnl_usdt{STRATEGY}", "{{strategy}}")], USDT),
         bargauge(4, "Sharpe of the last 30 daily returns, per strategy",
@@ -66,5 +69,9 @@ dashboard = trader_dashboard(
                                      "the standard deviation; absent before 7 closed days, or without a losing day."),
         stat(12, "Profit factor", prom(f"trader_profit_factor{ACCOUNT}", "{{account}}"), SHORT, w=4, h=8, decimals=2,
              description="Gross profit / gross loss of closed trades; absent until a trade loses."),
+        stat(13, "Position-age limits", prom("trader:position_age_limit:seconds", "paper accounts"), SECONDS,
+             w=12, h=4, graph=False, more=[prom("trader:exchange_position_age_limit:seconds", "exchange accounts")],
+             description="The two limits TraderPositionHeldTooLong picks from, per account: paper accounts run "
+                         "intraday strategies; a watched exchange account's own bots hold positions for days."),
     ],
 )

@@ -19,7 +19,7 @@ from trader.api_stats import ApiStats
 from trader.config import Config, ExchangeAccountConfig
 
 __all__ = ["KEY", "SECRET", "PASSPHRASE", "CANARIES", "ENVIRON", "EXCHANGES", "FAST", "standin", "account_config",
-           "make_watcher", "cycles", "run_closing"]
+           "make_watcher", "cycles", "run_closing", "watch_only_args"]
 
 KEY = "CANARYKEY7f3a9b2c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7081"
 SECRET = "CANARYSECRETe1d2c3b4a5968778695a4b3c2d1e0f9e8d7c6b5a49382716"
@@ -85,3 +85,17 @@ def run_closing(watcher, story):
             await watcher.api.close()
 
     return asyncio.run(main())
+
+
+def watch_only_args(tmp_path, server, monkeypatch) -> tuple[str, ...]:
+    """The ``python -m trader`` arguments of a pure watcher of the Binance stand-in ``server`` (an
+    account named ``binance``), its keys set in the environment the child process inherits."""
+    config = tmp_path / "watch.yml"
+    config.write_text(f"""
+exchange_accounts:
+  - {{name: binance, exchange: binance, api_key_env: ACCOUNT_KEY, api_secret_env: ACCOUNT_SECRET,
+      poll_seconds: 1, history_seconds: 5, api_url: "{server.url}"}}
+""")
+    for variable, value in ENVIRON.items():
+        monkeypatch.setenv(variable, value)
+    return "--feed", "sim", "--watch-only", "--config", str(config)

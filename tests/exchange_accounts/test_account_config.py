@@ -4,10 +4,14 @@ a missing variable, a key that can withdraw, a pure watcher without an account."
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from tests.exchange_accounts.binance_standin import CAN_WITHDRAW
 from tests.exchange_accounts.harness import CANARIES, ENVIRON, KEY, SECRET, account_config, standin
+from tests.support.trader import REPO_ROOT
 from trader import cli
 from trader.accounts import build_watchers, check_budget
 from trader.accounts.credentials import resolve_credentials
@@ -184,3 +188,16 @@ exchange_accounts:
     assert code == 2 and len(err.splitlines()) == 1
     assert err.startswith("account 'real': the Binance API key can withdraw (enabled: ")
     assert "refused; create a read-only key" in err and not any(c in err for c in CANARIES)
+
+
+def test_a_paper_only_trader_never_loads_ccxt():
+    # engine.py imports trader.accounts at the top; ccxt and the adapters must stay behind
+    # build_watchers, so a paper trader starts without them (a fresh interpreter: nothing cached).
+    code = ("import sys\n"
+            "from trader.config import load_config_text\n"
+            "from trader.engine import Trader\n"
+            "Trader(load_config_text('feed: {kind: sim}'), feeds=[])\n"
+            "print(sorted(m for m in sys.modules if m == 'ccxt' or m.startswith(('ccxt.', 'trader.accounts.'))))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO_ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

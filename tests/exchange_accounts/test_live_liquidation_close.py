@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from tests.exchange_accounts.harness import ENVIRON, standin
+from tests.exchange_accounts.harness import standin, watch_only_args
 from tests.grafana.grafana_dashboards_support import dashboards, fill_variables, targets
 from tests.support.prometheus import stack_config
 
@@ -32,15 +32,7 @@ def test_liquidation_close_fires_for_a_watched_exchange_account(start_trader, st
                                                                 monkeypatch):
     with standin("binance") as server:
         server.open_position("BTCUSDT", 0.5, 60_000.0, START_MARK, liquidation=LIQUIDATION, leverage=20.0)
-        config = tmp_path / "watch.yml"
-        config.write_text(f"""
-exchange_accounts:
-  - {{name: binance, exchange: binance, api_key_env: ACCOUNT_KEY, api_secret_env: ACCOUNT_SECRET,
-      poll_seconds: 1, history_seconds: 5, api_url: "{server.url}"}}
-""")
-        for variable, value in ENVIRON.items():
-            monkeypatch.setenv(variable, value)
-        trader = start_trader("--feed", "sim", "--watch-only", "--config", str(config))
+        trader = start_trader(*watch_only_args(tmp_path, server, monkeypatch))
         prometheus = start_prometheus(*stack_config([f"127.0.0.1:{trader.port}"]))
         stop = threading.Event()
         market = threading.Thread(target=_drift, args=(server, stop), daemon=True)

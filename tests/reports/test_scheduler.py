@@ -16,7 +16,7 @@ from reports.settings import load_settings
 from reports.state import State
 from reports.transports import build_transports
 from tests.alertmanager.am_fakes import telegram_visible_text
-from tests.reports.journal_fixture import fixed_journal, ts
+from tests.reports.journal_fixture import create_journal, fixed_journal, ts
 from tests.reports.standins import DiscordStandIn, TelegramStandIn
 
 
@@ -142,3 +142,23 @@ def test_a_channel_that_keeps_failing_is_retried_with_backoff_then_given_up(worl
     _tick(scheduler)  # later days are retried; the abandoned one is not
     assert scheduler.state.delivery("main", "day:2026-05-04", "discord").attempts == 3
     assert [retry_delay(n) for n in (1, 2, 3, 7, 20)] == [60, 120, 240, 3600, 3600]
+
+
+def test_an_exchange_account_gets_its_reports_on_the_schedule_as_a_paper_account_does(world):
+    tmp_path, telegram, discord = world
+    journal = create_journal(tmp_path / "journal")  # the fixed journal, with a watched Binance account beside
+    journal.account("binance", created=ts("2026-05-01"), equity=25_000.0, kind="exchange", exchange="binance")
+    journal.trade("binance", "ETHUSDT", "external", 120.0, 86_400.0 * 2, ts("2026-05-04", 8), reason="external")
+    journal.close()
+    clock = FixedClock(ts("2026-05-04", 1))
+    scheduler = _service(tmp_path, telegram, discord, clock)
+    assert _tick(scheduler) == []
+    clock.at = ts("2026-05-05") + SEND_DELAY + 1
+    outcomes = _tick(scheduler)
+    assert Counter((o.channel, o.ok) for o in outcomes) == {("telegram", True): 3, ("discord", True): 3}
+    assert "Daily report · binance · 2026-05-04 UTC" in _telegram_titles(telegram)
+    [embed] = [r.payload["embeds"][0] for r in discord.received
+               if r.payload["embeds"][0]["title"] == "Daily report · binance · 2026-05-04 UTC"]
+    assert "1 trades · win rate 100.0 %" in embed["description"]
+    assert "exchange account on binance" in embed["footer"]["text"]
+    assert _tick(_service(tmp_path, telegram, discord, clock)) == []  # and once only, across a restart

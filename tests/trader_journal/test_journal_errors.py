@@ -78,7 +78,7 @@ def test_a_newer_schema(tmp_path):
     conn.execute("PRAGMA user_version = 7")
     conn.close()
     before = path.read_bytes()
-    _refused(_start(tmp_path / "state"), str(path), "schema version 7 is newer than this trader's 1")
+    _refused(_start(tmp_path / "state"), str(path), "schema version 7 is newer than this trader's 2")
     assert path.read_bytes() == before
 
 

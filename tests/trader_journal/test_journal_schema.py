@@ -10,33 +10,46 @@ import pytest
 
 from tests.support.trader import REPO_ROOT
 from trader.journal import JournalError, open_journal
-from trader.journal.schema import MIGRATIONS, SCHEMA_VERSION, V1_DDL, table_names
+from trader.journal.schema import MIGRATIONS, SCHEMA_VERSION, V1_DDL, V2_DDL, table_names
 
 
-def _doc_ddl() -> str:
+def _doc_ddl(version: int) -> str:
     text = (REPO_ROOT / "docs" / "journal.md").read_text()
-    (block,) = re.findall(r"## Version-1 schema\n\n```sql\n(.*?)```", text, re.S)
+    (block,) = re.findall(rf"## Version-{version} schema\n\n(?:[^`]*\n\n)?```sql\n(.*?)```", text, re.S)
     return block
 
 
-def test_version_one_is_the_documented_contract_word_for_word():
-    assert V1_DDL.strip() == _doc_ddl().strip(), "docs/journal.md and trader/journal/schema.py differ"
-    assert SCHEMA_VERSION == 1
+def test_each_version_is_the_documented_contract_word_for_word():
+    assert V1_DDL.strip() == _doc_ddl(1).strip(), "docs/journal.md and trader/journal/schema.py differ (v1)"
+    assert V2_DDL.strip() == _doc_ddl(2).strip(), "docs/journal.md and trader/journal/schema.py differ (v2)"
+    assert SCHEMA_VERSION == 2
 
 
-def test_a_new_journal_is_at_version_one_in_wal_mode_with_every_table(tmp_path):
+def test_a_new_journal_is_at_version_two_in_wal_mode_with_every_table(tmp_path):
     journal = open_journal(tmp_path / "state", feed_kind="sim")
     conn = journal.conn
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
-    assert table_names(conn) == ["accounts", "actions", "daily", "daily_marks", "equity_samples", "meta", "orders",
-                                 "positions", "trades"]
+    assert table_names(conn) == ["accounts", "actions", "daily", "daily_marks", "equity_samples", "exchange_state",
+                                 "meta", "orders", "positions", "trades"]
+    journal.close()
+
+
+def test_a_version_one_file_gains_exchange_state_and_keeps_its_data(tmp_path):
+    _v1_file_with_a_trade(tmp_path / "state")
+    journal = open_journal(tmp_path / "state", feed_kind="sim")
+    conn = journal.conn
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert "exchange_state" in table_names(conn)
+    assert conn.execute("SELECT balance_usdt FROM accounts").fetchone() == (10010.0,)
+    assert conn.execute("SELECT COUNT(*) FROM trades").fetchone() == (1,)
     journal.close()
 
 
 def _v1_file_with_a_trade(state_dir) -> None:
-    journal = open_journal(state_dir, feed_kind="sim")
+    """A journal as a version-1 trader (before exchange_state) left it."""
+    journal = open_journal(state_dir, feed_kind="sim", migrations=MIGRATIONS[:1])
     with journal.transaction() as conn:
         conn.execute("INSERT INTO accounts (name, kind, created_at, initial_equity_usdt, balance_usdt, equity_usdt, "
                      "high_water_mark_usdt, max_drawdown_ratio, day, day_start_equity_usdt, realized_pnl_usdt, "
@@ -49,22 +62,22 @@ def _v1_file_with_a_trade(state_dir) -> None:
     journal.close()
 
 
-def _v2(conn: sqlite3.Connection) -> None:
-    """A synthetic version 2: one new nullable column, filled from the old data."""
+def _v3(conn: sqlite3.Connection) -> None:
+    """A synthetic version 3: one new nullable column, filled from the old data."""
     conn.execute("ALTER TABLE trades ADD COLUMN return_ratio REAL")
     conn.execute("UPDATE trades SET return_ratio = net_pnl_usdt / (quantity * entry_price)")
 
 
-def test_a_version_one_file_migrates_to_version_two_keeping_its_data(tmp_path):
+def test_a_version_one_file_migrates_to_version_three_keeping_its_data(tmp_path):
     _v1_file_with_a_trade(tmp_path / "state")
-    journal = open_journal(tmp_path / "state", feed_kind="sim", migrations=(*MIGRATIONS, _v2))
+    journal = open_journal(tmp_path / "state", feed_kind="sim", migrations=(*MIGRATIONS, _v3))
     conn = journal.conn
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
     assert conn.execute("SELECT net_pnl_usdt, return_ratio FROM trades").fetchone() == (10.0, pytest.approx(10 / 600))
     assert conn.execute("SELECT balance_usdt FROM accounts").fetchone() == (10010.0,)
     journal.close()
-    # ...and this trader (version 1) now refuses the newer file, naming both versions.
-    with pytest.raises(JournalError, match=r"journal .*journal.sqlite3: schema version 2 is newer than this trader's 1"):
+    # ...and this trader (version 2) now refuses the newer file, naming both versions.
+    with pytest.raises(JournalError, match=r"journal .*journal.sqlite3: schema version 3 is newer than this trader's 2"):
         open_journal(tmp_path / "state", feed_kind="sim")
 
 
@@ -80,14 +93,15 @@ def test_a_failing_migration_leaves_the_file_as_it_was(tmp_path):
     conn = sqlite3.connect(tmp_path / "state" / "journal.sqlite3")
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
     assert "return_ratio" not in [row[1] for row in conn.execute("PRAGMA table_info(trades)")]
+    assert "exchange_state" not in table_names(conn)  # the step before the broken one is undone too
     assert conn.execute("SELECT COUNT(*) FROM trades").fetchone() == (1,)
 
 
-def test_an_empty_version_zero_file_becomes_version_one(tmp_path):
+def test_an_empty_version_zero_file_becomes_the_current_version(tmp_path):
     (tmp_path / "state").mkdir()
     sqlite3.connect(tmp_path / "state" / "journal.sqlite3").close()  # 0 bytes: an SQLite file at version 0
     journal = open_journal(tmp_path / "state", feed_kind="sim")
-    assert journal.conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert journal.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     journal.close()
 
 

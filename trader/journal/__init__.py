@@ -11,8 +11,8 @@ The contract (tables, meanings, what readers rely on) is docs/journal.md. The pi
 - ``halt.lift_halt``: the ``python -m trader resume`` command on a stopped trader's file.
 
 ``attach(journal, trader)`` does the start-up part for a ``trader.engine.Trader``: resume every
-configured account, continue simulated prices from the journal's last marks, and return the
-writer the trader runs::
+configured account (exchange accounts through ``exchange.watch_exchange_account``), continue
+simulated prices from the journal's last marks, and return the writer the trader runs::
 
     journal = open_journal("state", feed_kind="sim")
     trader = Trader(config, journal=journal)     # calls attach()
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .exchange import watch_exchange_account
 from .restore import restore_account
 from .saved import last_marks, load_account
 from .store import JOURNAL_FILE, Journal, JournalError, JournalInUse, open_journal
@@ -48,6 +49,8 @@ def attach(journal: Journal, trader: "Trader") -> JournalWriter:
         writer.watch(account, runtime.broker, saved)
         account.track_equity(now)  # a trader down over midnight: the journal's day ends, today starts
         account.refresh_risk()  # Sharpe and Sortino from the resumed daily returns, before the first sample
+    for watcher in trader.watchers:  # exchange accounts: resumed now, written after each read
+        watch_exchange_account(writer, journal.conn, watcher, trader.clock)
     for feed in trader.feeds:
         start_from = getattr(feed, "start_from", None)  # the sim: its market goes on where it was
         if start_from is not None:

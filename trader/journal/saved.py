@@ -4,7 +4,8 @@ Everything a restart resumes from, taken from the contract's tables (docs/journa
 ``accounts`` row, the open positions and resting orders, closed-trade totals per strategy (wins,
 losses, gross profit and loss), fees per exchange and liquidations per market (the counters the
 trader exports keep counting where they were), the returns of the last 30 closed UTC days for
-Sharpe and Sortino (and per strategy, from its trades), and the open day's row.
+Sharpe and Sortino (and per strategy, from its trades), the open day's row, and for an exchange
+account its watch's own memory (``exchange_state``, schema version 2).
 
 Fees per exchange are the fees of closed trades plus those of open positions: every fee the
 paper broker charges belongs to exactly one position's life.
@@ -12,6 +13,7 @@ paper broker charges belongs to exactly one position's life.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -55,6 +57,7 @@ class SavedAccount:
     day_row: dict | None  # the daily row of row["day"]
     daily_returns: list[float]  # closed days, oldest first (at most 30)
     strategy_daily_returns: dict[str, list[float]] = field(default_factory=dict)
+    exchange_state: dict | None = None  # exchange accounts: the watch's memory (``exchange_state``, v2)
 
 
 def _rows(conn: sqlite3.Connection, sql: str, *args: object) -> list[dict]:
@@ -94,11 +97,13 @@ def load_account(conn: sqlite3.Connection, name: str) -> SavedAccount | None:
         SELECT day, equity_start_usdt, pnl_usdt FROM daily
         WHERE account = ? AND closed = 1 AND equity_start_usdt > 0 ORDER BY day DESC LIMIT ?""", name, DAILY_WINDOW)
     closed.reverse()
+    watch = conn.execute("SELECT state FROM exchange_state WHERE account = ?", (name,)).fetchone()
     return SavedAccount(
         row=row, positions=positions, orders=orders, strategies=strategies, fees_by_exchange=dict(fees),
         liquidations=liquidations, day_row=day_rows[0] if day_rows else None,
         daily_returns=[d["pnl_usdt"] / d["equity_start_usdt"] for d in closed],
-        strategy_daily_returns=_strategy_returns(conn, name, closed))
+        strategy_daily_returns=_strategy_returns(conn, name, closed),
+        exchange_state=json.loads(watch[0]) if watch else None)
 
 
 def _strategy_returns(conn: sqlite3.Connection, name: str, closed: list[dict]) -> dict[str, list[float]]:

@@ -1,13 +1,14 @@
 """The journal's schema: versions in ``PRAGMA user_version``, migrated forward in one transaction.
 
 ``MIGRATIONS[i]`` takes a journal from version ``i`` to ``i + 1``; ``SCHEMA_VERSION`` is their
-count. Version 1 is the contract's DDL (docs/journal.md), word for word. The next version is one
+count. Version 1 is the contract's DDL (docs/journal.md), word for word; version 2 adds
+``exchange_state`` (``V2_DDL``, also word for word in the contract). The next version is one
 function appended to the list::
 
-    def _v2(conn):
+    def _v3(conn):
         conn.execute("ALTER TABLE trades ADD COLUMN order_id TEXT")
 
-    MIGRATIONS = (_v1, _v2)
+    MIGRATIONS = (_v1, _v2, _v3)
 
 ``migrate()`` runs the missing steps and sets ``user_version`` inside one ``BEGIN IMMEDIATE``
 transaction: a step that fails leaves the file exactly as it was.
@@ -15,9 +16,9 @@ transaction: a step that fails leaves the file exactly as it was.
     >>> import sqlite3
     >>> conn = sqlite3.connect(":memory:", isolation_level=None)
     >>> migrate(conn, "memory")
-    (0, 1)
+    (0, 2)
     >>> conn.execute("PRAGMA user_version").fetchone()[0], len(table_names(conn))
-    (1, 9)
+    (2, 10)
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Callable, Sequence
 
-__all__ = ["V1_DDL", "MIGRATIONS", "SCHEMA_VERSION", "Migration", "migrate", "check_version", "table_names",
+__all__ = ["V1_DDL", "V2_DDL", "MIGRATIONS", "SCHEMA_VERSION", "Migration", "migrate", "check_version", "table_names",
            "SchemaError"]
 
 Migration = Callable[[sqlite3.Connection], None]
@@ -198,7 +199,27 @@ def _statements(script: str) -> list[str]:
     return statements
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1,)
+# Version 2 (issue 14): what an exchange account's watch needs on restart that no contract table holds.
+V2_DDL = """
+-- Exchange accounts only: the watch's own memory, one row per account, updated in place with its
+-- accounts row. Which of the exchange's ids (fills, fees, funding, transfers, closes) were already
+-- counted, how far each history stream was read, round trips still open, the day-start time.
+-- Readers need none of it: the figures are in accounts, daily, trades and equity_samples.
+CREATE TABLE exchange_state (
+    account    TEXT PRIMARY KEY REFERENCES accounts(name),
+    state      TEXT NOT NULL,                 -- JSON: ExchangeAccountState.state_to_save()
+    updated_at REAL NOT NULL
+);
+"""
+
+
+def _v2(conn: sqlite3.Connection) -> None:
+    """Version 2: ``exchange_state``; a version-1 file gains the table, its rows are untouched."""
+    for statement in _statements(V2_DDL):
+        conn.execute(statement)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -2,7 +2,8 @@
 
 ``flush()`` compares what each account exposes now (its row, positions, resting orders) with what
 it last wrote and writes the difference in one transaction, with the day's ``daily`` row, the
-markets' ``daily_marks`` and, every 60 s, an ``equity_samples`` row. ``run()`` flushes every
+markets' ``daily_marks`` and, every 60 s, an ``equity_samples`` row (and, for an exchange account,
+its ``exchange_state`` row: trader/journal/exchange.py). ``run()`` flushes every
 second; a closed trade (``PositionClosed``), a halt or a day roll (the account's observer) and
 an action (``record_action``) ask for a flush at once (on the next turn of the loop, so several
 in one burst share a commit). Nothing here runs per market message: the hot path is untouched.
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from trader.bus import EventBus
-from trader.events import PositionClosed
+from trader.events import PositionClosed, RoundTrip
 from trader.market import MarketState
 from trader.days import ClosedDay
 from trader.portfolio import Account
@@ -61,6 +62,7 @@ class _Track:
     closed_days: list[dict] = field(default_factory=list)
     samples: list[dict] = field(default_factory=list)
     last_sample: float = float("-inf")
+    last_watch_state: str | None = None  # exchange accounts: the exchange_state JSON last written
 
 
 class JournalWriter:
@@ -118,10 +120,16 @@ class JournalWriter:
         self._soon()
 
     def _on_closed(self, event: PositionClosed) -> None:
-        track = self._tracks.get(event.account)
-        if track is None or event.trade is None:
+        if event.trade is not None:
+            self.record_trade(event.account, event.trade, event.exit_reason)
+
+    def record_trade(self, account: str, trade: RoundTrip, exit_reason: str) -> None:
+        """A closed round trip of a watched account, committed at once (a paper account's come as
+        ``PositionClosed`` events, an exchange account's from its watch: trader/journal/exchange.py)."""
+        track = self._tracks.get(account)
+        if track is None:
             return
-        track.trades.append(trade_row(event.account, event.trade, event.exit_reason))
+        track.trades.append(trade_row(account, trade, exit_reason))
         self._soon()
 
     # --- writing ------------------------------------------------------------------------------
@@ -185,14 +193,19 @@ class JournalWriter:
         stale_positions = _changed(track.positions, positions)
         stale_orders = _changed(track.orders, orders)
         sample_due = now - track.last_sample >= SAMPLE_SECONDS
-        if not (state != track.last_row or stale_positions or stale_orders or track.trades or track.closed_days
-                or track.samples or sample_due):
+        watch_state = _watch_state(account)
+        watch_changed = watch_state is not None and watch_state != track.last_watch_state
+        if not (watch_changed or state != track.last_row or stale_positions or stale_orders or track.trades
+                or track.closed_days or track.samples or sample_due):
             return
         halted_add = max(0.0, now - track.counted_until) if track.was_halted else 0.0
         today = track.totals.row(account, account.day_start_equity, row["equity_usdt"], account.day_max_drawdown,
                                  closed=False, halted_extra=halted_add)
         name = account.name
         statements.append((upsert("accounts", ("name",), tuple(row), ACCOUNT_KEEPS), [tuple(row.values())]))
+        if watch_changed:  # in the same transaction as the trades it counted: never one without the other
+            statements.append((upsert("exchange_state", ("account",), ("account", "state", "updated_at")),
+                               [(account.name, watch_state, now)]))
         if track.trades:  # before the days that count them; an exchange trade read twice is added once
             statements.append((insert("trades", tuple(track.trades[0])) + " ON CONFLICT DO NOTHING",
                                [tuple(t.values()) for t in track.trades]))
@@ -216,6 +229,8 @@ class JournalWriter:
 
         def committed() -> None:
             track.last_row = state
+            if watch_changed:
+                track.last_watch_state = watch_state
             track.positions = {key: _without_time(r) for key, r in positions.items()}
             track.orders = {order_id: _without_time(r) for order_id, r in orders.items()}
             del track.trades[:written[0]], track.closed_days[:written[1]], track.samples[:written[2]]
@@ -246,6 +261,12 @@ class JournalWriter:
             self._marks.update(changed)
 
         done.append(committed)
+
+
+def _watch_state(account: Any) -> str | None:
+    """An exchange account's ``exchange_state`` JSON (``watch_state_json()``); None for a paper account."""
+    watch_state_json = getattr(account, "watch_state_json", None)
+    return watch_state_json() if watch_state_json is not None else None
 
 
 def _resting(broker: Any) -> list:
