@@ -32,6 +32,7 @@ from .anomalies import AnomalyDetector
 from .api_stats import ApiStats
 from .broker import PaperBroker, SimulatedExchange
 from .bus import EventBus
+from .conditions import ConditionWatch
 from .config import Config
 from .drills import DRILLS, Drill, DrillContext
 from .events import DepthUpdate, MarkPrice, Quote, Trade
@@ -104,6 +105,8 @@ class Trader:
 
         self.watchers = build_watchers(config, self.api_stats, clock, environ)
         # ---
+        # When an alert's condition first holds, for the alert latency benchmark (trader/conditions.py).
+        self.conditions = ConditionWatch(self.bus, config.alert_conditions, clock)
         self.bus.subscribe(Quote, self._on_market)
         self.bus.subscribe(Trade, self._on_market)
         self.bus.subscribe(DepthUpdate, self._on_market)
@@ -140,6 +143,8 @@ class Trader:
         key = (exchange, symbol)
         for runtime in self._by_key.get(key, ()):
             runtime.broker.on_market(exchange, symbol, ts)
+            if key in runtime.account.positions:  # only a held position's price moves equity
+                self.conditions.check(runtime.account)
         for strategy in self._strategies_by_key.get(key, ()):
             strategy.on_price(key, ts)
 
@@ -147,6 +152,7 @@ class Trader:
         for runtime in self._by_key.get((event.exchange, event.symbol), ()):
             runtime.broker.on_mark_price(event.exchange, event.symbol, event.ts, event.mark_price,
                                          event.funding_rate, event.next_funding_ts)
+            self.conditions.check(runtime.account)
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -247,6 +253,7 @@ class Trader:
         now = self.clock()
         for runtime in self.accounts:
             runtime.account.sample(now)
+            self.conditions.check(runtime.account)  # also after fills and funding, which move no price
 
     # --- state ----------------------------------------------------------------------------------
 
