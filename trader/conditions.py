@@ -2,8 +2,8 @@
 
 Prometheus sees a condition a scrape later, fires after the rule's ``for``, Alertmanager sends
 after its ``group_wait``. To measure that chain (benchmarks/alert_latency.py) its start must be
-recorded where the condition happens. ``ConditionWatch`` checks each paper account after every
-price move of a held position (and on every risk sample) for
+recorded where the condition happens. ``ConditionWatch.check`` runs after every equity update of
+a paper account (``Account.on_equity``: a held position's new mark, a fill, funding) for
 
   drawdown              drawdown from the high-water mark >= ``drawdown_ratio`` (TraderDrawdownHigh)
   halted                the account's risk gate halted new orders (TraderTradingHalted)

@@ -100,13 +100,16 @@ class Trader:
             for key in keys:
                 self._by_key[key].append(runtime)
             self.accounts.append(runtime)
+        # When an alert's condition first holds, for the alert latency benchmark (trader/conditions.py):
+        # checked after each equity update, which every drawdown, halt and liquidation distance follows.
+        self.conditions = ConditionWatch(self.bus, config.alert_conditions, clock)
+        for runtime in self.accounts:
+            runtime.account.on_equity = self.conditions.check
         # --- exchange accounts: read-only watchers, no broker, no strategy (trader/accounts/) ---
         from .accounts import build_watchers
 
         self.watchers = build_watchers(config, self.api_stats, clock, environ)
         # ---
-        # When an alert's condition first holds, for the alert latency benchmark (trader/conditions.py).
-        self.conditions = ConditionWatch(self.bus, config.alert_conditions, clock)
         self.bus.subscribe(Quote, self._on_market)
         self.bus.subscribe(Trade, self._on_market)
         self.bus.subscribe(DepthUpdate, self._on_market)
@@ -143,8 +146,6 @@ class Trader:
         key = (exchange, symbol)
         for runtime in self._by_key.get(key, ()):
             runtime.broker.on_market(exchange, symbol, ts)
-            if key in runtime.account.positions:  # only a held position's price moves equity
-                self.conditions.check(runtime.account)
         for strategy in self._strategies_by_key.get(key, ()):
             strategy.on_price(key, ts)
 
@@ -152,7 +153,6 @@ class Trader:
         for runtime in self._by_key.get((event.exchange, event.symbol), ()):
             runtime.broker.on_mark_price(event.exchange, event.symbol, event.ts, event.mark_price,
                                          event.funding_rate, event.next_funding_ts)
-            self.conditions.check(runtime.account)
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -253,7 +253,6 @@ class Trader:
         now = self.clock()
         for runtime in self.accounts:
             runtime.account.sample(now)
-            self.conditions.check(runtime.account)  # also after fills and funding, which move no price
 
     # --- state ----------------------------------------------------------------------------------
 
