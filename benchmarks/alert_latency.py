@@ -43,6 +43,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+import requests
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
@@ -221,6 +222,24 @@ def report(mode: Mode, floors: dict, runs: list[dict]) -> None:
         print(f"{'':24} expected between for+group_wait = {low:.0f} s and the floor = {floor:.0f} s, plus the send")
 
 
+# Alertmanager's integration names for our channels: Discord takes the Slack-compatible webhook,
+# the SMS relay a webhook (alertmanager/receivers.py).
+_INTEGRATIONS = {"discord": "slack", "telegram": "telegram", "email": "email", "sms": "webhook"}
+
+
+def send_seconds(alertmanager: AlertmanagerServer) -> dict[str, float]:
+    """channel -> mean seconds of one notification, from Alertmanager's own
+    ``alertmanager_notification_latency_seconds`` histogram (the "send" of the floor)."""
+    text = requests.get(f"{alertmanager.url}/metrics", timeout=10).text
+    totals: dict[str, list[float]] = {}
+    for match in re.finditer(r'^alertmanager_notification_latency_seconds_(sum|count)\{[^}]*integration="([^"]+)"[^}]*\} (\S+)$',
+                             text, re.MULTILINE):
+        kind, integration, value = match.groups()
+        totals.setdefault(integration, [0.0, 0.0])[kind == "count"] += float(value)
+    return {channel: totals[name][0] / totals[name][1] for channel, name in _INTEGRATIONS.items()
+            if name in totals and totals[name][1]}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     which = parser.add_mutually_exclusive_group(required=True)
@@ -255,6 +274,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"{alert} {min(run[(alert, c)] for c in CHANNELS):.1f}-{max(run[(alert, c)] for c in CHANNELS):.1f} s"
                 for alert in ALERTS), flush=True)
         report(mode, floors, runs)
+        sends = send_seconds(alertmanager)
+        print("send (Alertmanager's mean notification latency, to the stand-ins; the SMS includes the relay's call "
+              "to Twilio): " + ", ".join(f"{c} {sends[c] * 1000:.0f} ms" for c in CHANNELS if c in sends))
     return 0
 
 
