@@ -4,7 +4,9 @@
 # 1. Prometheus + promtool and Alertmanager + amtool of the versions docker-compose.yml pins,
 #    fetched into .tools/ (git-ignored) by tools/monitoring_binaries.py; nothing system-wide.
 # 2. A virtual environment in .venv with the project and its test extras.
-# 3. pytest over tests/; "no tests collected" counts as a failure.
+# 3. pytest over tests/, on two workers (pytest-xdist) when the machine has two cores or more;
+#    arguments go to pytest after that default, so they override it (`./run-tests.sh -n 0` runs
+#    in one process, e.g. for --pdb). "No tests collected" counts as a failure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
@@ -29,6 +31,14 @@ fi
 
 if [ ! -x .venv/bin/python ]; then "$python" -m venv .venv; fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+
+# Two workers, not one per core: each test starting Prometheus, Alertmanager and a trader
+# already keeps a core busy, and more workers only make their start-up deadlines tighter.
+cores=$("$python" -c 'import os; print(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)')
+if [ "$cores" -ge 2 ]; then
+  say "pytest on 2 workers ($cores cores; -n 0 for one process)"
+  set -- -n 2 "$@"
+fi
 
 set +e
 .venv/bin/python -m pytest "$@"

@@ -30,16 +30,28 @@ TARGET_SAMPLE_MS = 100.0  # every 10 s: 1 % of a core at most
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "binance-usdm-btcusdt-20240808.jsonl.gz"
 
 
-def main() -> None:
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT
-    trader = Trader(load_config_text("feed: {kind: sim, symbols: [BTCUSDT, ETHUSDT]}"), feeds=[])
+CONFIG = "feed: {kind: sim, symbols: [BTCUSDT, ETHUSDT]}"
+# The baseline of the same run: the same trader and replay with an account that has no strategy
+# (no signals, no orders), so trading's own cost reads as the gap between the two rates.
+NO_TRADING = CONFIG + "\naccounts: [{name: main, strategies: []}]"
+
+
+def replay(path: Path, config_text: str) -> tuple[Trader, float, int]:
+    trader = Trader(load_config_text(config_text), feeds=[])
     trader.feeds = [ReplayFeed([path], trader.bus, trader.market, speed=None)]
     start = time.perf_counter()
     (summary,) = asyncio.run(trader.run())
     seconds = time.perf_counter() - start
-    snap = trader.snapshot()
-    orders = sum(n for k, n in snap.accounts[0].orders.items() if k[3] == "submitted")
-    print(f"replay with trading: {summary.messages / seconds:,.0f} msg/s ({orders} orders) target >= {TARGET_MSG_PER_S:,}")
+    orders = sum(n for k, n in trader.snapshot().accounts[0].orders.items() if k[3] == "submitted")
+    return trader, summary.messages / seconds, orders
+
+
+def main() -> None:
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT
+    _, baseline, _ = replay(path, NO_TRADING)
+    trader, rate, orders = replay(path, CONFIG)
+    print(f"replay with trading: {rate:,.0f} msg/s ({orders} orders) target >= {TARGET_MSG_PER_S:,}; "
+          f"baseline without strategies {baseline:,.0f} msg/s (trading costs {1 - rate / baseline:.0%})")
 
     n = 2000
     start = time.perf_counter()

@@ -25,7 +25,7 @@ CATALOGUE_PATH = Path(__file__).resolve().parent.parent / "docs" / "metrics.md"
 # (title, module, its specs in output order)
 FAMILIES: tuple[tuple[str, object, tuple[MetricSpec, ...]], ...] = (
     ("Trading", trading, trading.TradingCollector.specs),
-    ("Risk", risk, risk.RiskCollector.specs),
+    ("Risk", risk, risk.RiskCollector.specs + risk.ConditionEvents.specs),
     ("Execution", execution, execution.OrdersCollector.specs + execution.ExecutionEvents.specs),
     ("Market data", market_data, market_data.MarketDataCollector.specs),
     ("Exchange accounts", accounts, accounts.AccountWatchCollector.specs),

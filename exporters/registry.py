@@ -30,7 +30,7 @@ from exporters.collector import Collector, SnapshotSource
 from exporters.execution import ExecutionEvents, OrdersCollector
 from exporters.exposition import FastSink
 from exporters.market_data import MarketDataCollector
-from exporters.risk import RiskCollector
+from exporters.risk import ConditionEvents, RiskCollector
 from exporters.system import DROPPED_SAMPLES, EventLoopLag, HostCollector
 from exporters.trading import TradingCollector
 from trader.bus import EventBus
@@ -111,6 +111,7 @@ def build_registry_from(source: SnapshotSource, bus: EventBus, *, data_dir: str 
     registry = TraderRegistry(source)
     TradingCollector(source, registry=registry)
     RiskCollector(source, registry=registry)
+    ConditionEvents(bus, source, registry=registry)
     OrdersCollector(source, registry=registry)
     ExecutionEvents(bus, source, registry=registry)
     MarketDataCollector(source, registry=registry)

@@ -11,12 +11,16 @@ collector's code below is for the labelled series only.
 
 from __future__ import annotations
 
-from exporters.collector import Collector, group_positions, markets_of
-from exporters.families import ACCOUNT_MARKET, MetricSpec, account_gauge, emit_account_figures, known_then_seen
-from trader.snapshot import TraderSnapshot
-from trader.vocabulary import RISK_REFUSAL_REASONS, VAR_METHODS
+from prometheus_client.registry import CollectorRegistry
 
-__all__ = ["RiskCollector", "ACCOUNT_FIGURES"]
+from exporters.collector import Collector, SnapshotSource, group_positions, markets_of
+from exporters.families import ACCOUNT_MARKET, MetricSpec, account_gauge, emit_account_figures, known_then_seen
+from trader.bus import EventBus
+from trader.events import ConditionFirstHeld
+from trader.snapshot import TraderSnapshot
+from trader.vocabulary import CONDITIONS, RISK_REFUSAL_REASONS, VAR_METHODS
+
+__all__ = ["RiskCollector", "ConditionEvents", "ACCOUNT_FIGURES"]
 
 # Per-account figures, each read from the AccountSnapshot field it names.
 ACCOUNT_FIGURES: tuple[MetricSpec, ...] = (
@@ -100,3 +104,33 @@ class RiskCollector(Collector):
                 add(RISK_REFUSALS, (name, reason), account.risk_refusals.get(reason, 0))
             for market in known_then_seen(markets, account.liquidations):
                 add(LIQUIDATIONS, (name, *market), account.liquidations.get(market, 0))
+
+
+CONDITION_FIRST_HELD = MetricSpec(
+    "trader_condition_first_held_timestamp_seconds", "gauge",
+    "When an alert's condition last started to hold inside the trader (trader.vocabulary.CONDITIONS), epoch seconds.",
+    ("account", "condition"), unit="seconds",
+    requirement="alert latency measured from the condition (issue 12, benchmarks/alert_latency.py)",
+    series=f"A*{len(CONDITIONS)}", absent="until the condition first holds")
+
+
+class ConditionEvents(Collector):
+    """``ConditionFirstHeld`` events as a timestamp gauge: the start of the last episode of each
+    condition, for the alert latency benchmark and for "how long has this been true" in a panel."""
+
+    specs = (CONDITION_FIRST_HELD,)
+
+    def __init__(self, bus: EventBus, source: SnapshotSource, registry: CollectorRegistry | None = None) -> None:
+        self._held_at: dict[tuple[str, str], float] = {}
+        bus.subscribe(ConditionFirstHeld, self._on_held)
+        super().__init__(source, registry)
+
+    def _on_held(self, event: ConditionFirstHeld) -> None:
+        self._held_at[(event.account, event.condition)] = event.ts
+
+    def capture(self) -> dict[tuple[str, str], float]:
+        return dict(self._held_at)
+
+    def emit(self, snapshot: TraderSnapshot, state: dict[tuple[str, str], float], sink) -> None:
+        for key, ts in state.items():
+            sink.add(CONDITION_FIRST_HELD, key, ts)

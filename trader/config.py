@@ -29,7 +29,7 @@ from trader.vocabulary import EXCHANGES, FeedKind
 
 __all__ = [
     "ConfigError", "FeedConfig", "PaperConfig", "RiskConfig", "LimitsConfig", "StrategyConfig",
-    "AccountConfig", "ExchangeAccountConfig", "DrillConfig", "MetricsConfig", "JournalConfig", "Config", "load_config",
+    "AccountConfig", "ExchangeAccountConfig", "DrillConfig", "AlertConditionsConfig", "MetricsConfig", "JournalConfig", "Config", "load_config",
     "load_config_text", "DEFAULT_SYMBOLS",
 ]
 
@@ -167,6 +167,16 @@ class DrillConfig:
 
 
 @dataclass(frozen=True)
+class AlertConditionsConfig:
+    """The alert thresholds the trader watches for itself (trader/conditions.py), so the time from
+    a condition holding to its notification can be measured (benchmarks/alert_latency.py). The
+    numbers are the recording rules' in prometheus/rules/risk.yml (a test keeps them equal)."""
+
+    drawdown_ratio: float = field(default=0.10, metadata=_check(gt=0, le=1))  # trader:drawdown_limit:ratio
+    liquidation_distance_ratio: float = field(default=0.05, metadata=_check(gt=0, lt=1))  # trader:liquidation_distance_limit:ratio
+
+
+@dataclass(frozen=True)
 class MetricsConfig:
     port: int = field(default=8000, metadata=_check(ge=0, le=65535))
     host: str = "0.0.0.0"
@@ -187,6 +197,7 @@ class Config:
     paper: PaperConfig = field(default_factory=PaperConfig)
     risk: RiskConfig = field(default_factory=RiskConfig)
     drill: DrillConfig = field(default_factory=DrillConfig)
+    alert_conditions: AlertConditionsConfig = field(default_factory=AlertConditionsConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     journal: JournalConfig = field(default_factory=JournalConfig)
     accounts: tuple[AccountConfig, ...] = field(default_factory=lambda: (AccountConfig(),))

@@ -35,6 +35,7 @@ from .anomalies import AnomalyDetector
 from .api_stats import ApiStats
 from .broker import PaperBroker, SimulatedExchange
 from .bus import EventBus
+from .conditions import ConditionWatch
 from .config import Config
 from .drills import DRILLS, Drill, DrillContext
 from .events import DepthUpdate, MarkPrice, Quote, Trade
@@ -102,6 +103,11 @@ class Trader:
             for key in keys:
                 self._by_key[key].append(runtime)
             self.accounts.append(runtime)
+        # When an alert's condition first holds, for the alert latency benchmark (trader/conditions.py):
+        # checked after each equity update, which every drawdown, halt and liquidation distance follows.
+        self.conditions = ConditionWatch(self.bus, config.alert_conditions, clock)
+        for runtime in self.accounts:
+            runtime.account.on_equity = self.conditions.check
         # --- exchange accounts: read-only watchers, no broker, no strategy (trader/accounts/) ---
         self.watchers = build_watchers(config, self.api_stats, clock, environ)
         self.bus.subscribe(Quote, self._on_market)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from trader.vocabulary import (AnomalyReason, ExitReason, FeedRejectReason, Liquidity, OrderType, RejectReason,
+from trader.vocabulary import (AnomalyReason, Condition, ExitReason, FeedRejectReason, Liquidity, OrderType, RejectReason,
                                RiskRefusalReason, Side)
 
 __all__ = [
@@ -33,7 +33,7 @@ __all__ = [
     "Anomaly", "Signal",
     "OrderSubmitted", "OrderAccepted", "OrderFilled", "OrderRejected", "OrderCanceled",
     "RiskRefused", "RoundTrip", "PositionClosed", "PositionLiquidated", "FundingPaid",
-    "DrillStarted", "DrillEnded",
+    "DrillStarted", "DrillEnded", "ConditionFirstHeld",
 ]
 
 
@@ -312,3 +312,18 @@ class DrillStarted:
 class DrillEnded:
     drill: str
     ts: float
+
+
+# --- alert conditions --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionFirstHeld:
+    """A watched condition (``trader.conditions``) started to hold: the moment an alert on it
+    can at the earliest be seen. Published once per episode; the condition must clear first."""
+
+    account: str
+    condition: Condition
+    ts: float  # the trader's clock when it first saw the condition hold
+    value: float  # the drawdown or liquidation distance (ratio), 1.0 for a halt
+    threshold: float  # the limit it crossed (0.0 for a halt)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Callable, Protocol
 
 import numpy as np
 
@@ -140,6 +140,9 @@ class Account:
         self.commission: dict[str, float] = defaultdict(float)
         self.high_water_mark = initial_balance
         self.max_drawdown = 0.0
+        # Called after every equity update (a held position's mark, a fill, funding): the
+        # engine's ConditionWatch (trader/conditions.py) sees a limit crossed the moment it is.
+        self.on_equity: Callable[["Account"], None] | None = None
         self.day = int(now // risk.SECONDS_PER_DAY)
         self.day_start_equity = initial_balance
         self.halted_drawdown = False
@@ -314,6 +317,8 @@ class Account:
             _log.warning("trading halted for the day: daily loss limit reached",
                          extra={"account": self.name, "daily_pnl_usdt": round(self.daily_pnl(equity), 2)})
             self._tell_halted("daily_loss", ts)
+        if self.on_equity is not None:
+            self.on_equity(self)
 
     def _roll_day(self, day: int, equity: float, ts: float) -> None:
         """Close the UTC day that ended: its return, each strategy's, then a new day from ``equity``."""

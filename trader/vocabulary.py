@@ -28,7 +28,7 @@ __all__ = [
     "FeedRejectReason", "FEED_REJECT_REASONS", "FeedState", "FEED_STATES", "AnomalyReason", "ANOMALY_REASONS",
     "TradeOutcome", "TRADE_OUTCOMES", "ApiStatus", "API_STATUSES", "VarMethod", "VAR_METHODS",
     "ORDER_ENDPOINTS", "FeedKind", "FEED_KINDS", "EXCHANGES", "MarketKey", "ExitReason", "EXIT_REASONS",
-    "AccountKind", "ACCOUNT_KINDS", "ApiErrorReason", "API_ERROR_REASONS",
+    "AccountKind", "ACCOUNT_KINDS", "ApiErrorReason", "API_ERROR_REASONS", "Condition", "CONDITIONS",
 ]
 
 # (exchange, symbol): the key of every per-market figure (positions, books, marks, volumes).
@@ -60,6 +60,12 @@ PLACEMENT_FAILURE_REASONS: tuple[RejectReason, ...] = ("api_error", "insufficien
 RiskRefusalReason = Literal["max_drawdown", "daily_loss", "var", "leverage", "position_size", "open_positions",
                             "margin"]
 RISK_REFUSAL_REASONS: tuple[RiskRefusalReason, ...] = get_args(RiskRefusalReason)
+
+# What the trader watches so alert latency can be measured from the moment it holds inside the
+# trader (trader/conditions.py): drawdown over the alert's limit, trading halted, a position
+# within the liquidation limit.
+Condition = Literal["drawdown", "halted", "liquidation_distance"]
+CONDITIONS: tuple[Condition, ...] = get_args(Condition)
 
 # Why a feed dropped a market-data message (trader/feeds/base.py says what each one means).
 FeedRejectReason = Literal["parse_error", "schema", "invalid_value"]

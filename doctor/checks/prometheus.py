@@ -22,8 +22,8 @@ from doctor.result import Findings
 __all__ = ["check", "ALERTING_JOBS", "TRADER_SERIES"]
 
 # Scrape jobs alerts depend on: the trader (every trading alert), Alertmanager and Prometheus
-# (the pipeline's own meta alerts) and the SMS relay when it runs. Loki's and Alloy's targets
-# are shown too, but a logs problem does not stop an alert.
+# (the pipeline's own meta alerts) and the SMS relay when it runs. Loki's, Alloy's and Grafana's
+# targets are shown too, but a logs or dashboards problem does not stop an alert.
 ALERTING_JOBS = frozenset({"trader", "alertmanager", "prometheus", "sms-relay"})
 TRADER_SERIES = 'trader_build_info{job="trader"}'
 _SHOW_AT_MOST = 5  # failing rules or targets listed one per line; the rest are counted

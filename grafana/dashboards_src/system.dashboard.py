@@ -13,7 +13,7 @@ def _host_limits(name: str) -> list:
             limit(f'trader:host_{name}_limit:ratio{{severity="critical"}}', "critical", "red")]
 
 
-STACK_JOBS = 'job=~"trader|prometheus|alertmanager|loki|sms-relay|alloy"'
+STACK_JOBS = 'job=~"trader|prometheus|alertmanager|grafana|loki|sms-relay|alloy"'
 
 dashboard = trader_dashboard(
     uid="trader-system",
@@ -37,9 +37,10 @@ dashboard = trader_dashboard(
         stat(5, "Scrape targets", prom(f"up{{{STACK_JOBS}}}", "{{job}}"), SHORT, w=8, h=8, graph=False,
              more=[prom('count(trader_build_info{job="trader"}) or vector(0)', "trader metrics")],
              mappings=[value_text(0, "DOWN", "red"), value_text(1, "UP", "green")],
-             alerts=("TraderTargetDown", "TraderMetricsAbsent", "SmsRelayDown"),
+             alerts=("TraderTargetDown", "TraderMetricsAbsent", "SmsRelayDown", "GrafanaDown"),
              description="Prometheus' `up` per job (the trader, the SMS relay and the monitoring stack), and "
-                         "whether trader series reach Prometheus at all (trader_build_info)."),
+                         "whether trader series reach Prometheus at all (trader_build_info). Grafana DOWN "
+                         "shows here once it is back: the time it was gone."),
         timeseries(6, "Alerting pipeline", [
             prom('ALERTS{alertname="Watchdog", alertstate="firing"}', "Watchdog firing"),
             prom("sum by (rule_group) (increase(prometheus_rule_evaluation_failures_total[$__rate_interval]))",

@@ -228,8 +228,10 @@ class FakeHttpService:
 class _Recorder:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.received_at: list[float] = []  # when each message arrived (benchmarks/alert_latency.py)
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        self.received_at.append(time.time())
         self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
         return "250 OK"
 
@@ -245,6 +247,11 @@ class FakeSmtp:
     @property
     def messages(self) -> list[EmailMessage]:
         return list(self._recorder.messages)
+
+    @property
+    def arrivals(self) -> list[tuple[float, EmailMessage]]:
+        """(arrival time, message) of every message so far."""
+        return list(zip(self._recorder.received_at, self._recorder.messages))
 
     def wait_for(self, predicate: Callable[[EmailMessage], bool] = lambda m: True, timeout: float = 30.0,
                  count: int = 1) -> list[EmailMessage]:

@@ -135,9 +135,10 @@ def test_the_doctor_checks_every_service_where_it_listens(stack):
     scraped = {job["job_name"]: target for job in prometheus["scrape_configs"]
                for group in job.get("static_configs", []) for target in group["targets"]}
     grafana_port = stack.services["grafana"]["ports"][0].rsplit(":", 1)[1]
+    assert scraped["grafana"] == f"grafana:{grafana_port}", "Prometheus scrapes Grafana where it listens"
     expected = {"prometheus": f"prometheus:{scraped['prometheus'].split(':')[1]}",
                 "alertmanager": scraped["alertmanager"], "loki": scraped["loki"], "alloy": scraped["alloy"],
-                "trader": scraped["trader"], "grafana": f"grafana:{grafana_port}"}
+                "trader": scraped["trader"], "grafana": scraped["grafana"]}
     for service, hostport in expected.items():
         assert urlsplit(flags[service]).netloc == hostport, f"--{service}={flags[service]}: expected {hostport}"
 

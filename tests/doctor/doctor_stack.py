@@ -75,10 +75,20 @@ def _hostport(url: str) -> str:
     return url.split("://", 1)[1]
 
 
+def _committed_jobs() -> set[str]:
+    config = yaml.safe_load((REPO_ROOT / "prometheus" / "prometheus.yml").read_text())
+    return {job["job_name"] for job in config["scrape_configs"]}
+
+
 def start_prometheus_for(stack: DoctorStack, workdir: Path, *, extra_jobs: dict[str, str] | None = None,
                          extra_rules: dict[str, str] | None = None) -> PrometheusServer:
     jobs = {"alertmanager": _hostport(stack.alertmanager.url), "loki": _hostport(stack.loki.url),
-            "alloy": _hostport(stack.alloy.url), "sms-relay": _hostport(stack.relay.url), **(extra_jobs or {})}
+            "alloy": _hostport(stack.alloy.url), "sms-relay": _hostport(stack.relay.url),
+            "grafana": _hostport(stack.grafana.url), **(extra_jobs or {})}
+    # Every job of the committed config has a target here, so "every target up" is checked against
+    # what compose scrapes; "prometheus" scrapes itself (its port is chosen when it starts).
+    missing = _committed_jobs() - set(jobs) - {"trader", "prometheus"}
+    assert not missing, f"prometheus/prometheus.yml scrapes {sorted(missing)}: give the doctor stack a stand-in"
     text, files = prometheus_config(_hostport(stack.trader.base_url), _hostport(stack.alertmanager.url), jobs,
                                     extra_rules)
     return PrometheusServer(workdir, text, files, flags=FAST_RESEND)
@@ -96,7 +106,8 @@ def _settled(stack: DoctorStack) -> bool:
     targets = stack.prometheus.targets()
     watchdog = requests.get(f"{stack.alertmanager.url}/api/v2/alerts", params={"filter": 'alertname="Watchdog"'},
                             timeout=5).json()
-    return len(targets) == 5 and all(t["health"] == "up" for t in targets) and bool(watchdog)
+    expected = len(_committed_jobs() - {"prometheus"})
+    return len(targets) == expected and all(t["health"] == "up" for t in targets) and bool(watchdog)
 
 
 @contextmanager
@@ -115,11 +126,12 @@ def start_doctor_stack(workdir: Path) -> Iterator[DoctorStack]:
         password_file = workdir / "secrets" / "admin-password"
         password_file.parent.mkdir()
         _write_grafana_password(password_file)
-        stack = DoctorStack(workdir, trader, fakes, relay, alertmanager, None, None, loki, alloy, password_file)
+        grafana = cleanup.enter_context(GrafanaStandIn(password_file, {"loki": loki.url,
+                                                                       "alertmanager": alertmanager.url}))
+        stack = DoctorStack(workdir, trader, fakes, relay, alertmanager, None, grafana, loki, alloy, password_file)
         stack.prometheus = start_prometheus_for(stack, workdir / "prometheus")
         cleanup.callback(stack.prometheus.stop)
-        stack.grafana = cleanup.enter_context(GrafanaStandIn(password_file, {
-            "prometheus": stack.prometheus.url, "loki": loki.url, "alertmanager": alertmanager.url}))
+        grafana.point_at({"prometheus": stack.prometheus.url, "loki": loki.url, "alertmanager": alertmanager.url})
         wait_until(lambda: _settled(stack), 60, "every target up and the Watchdog in Alertmanager")
         yield stack
 

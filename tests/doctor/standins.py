@@ -13,7 +13,9 @@ LogQL rules), so a missing dashboard file or rule group shows in the doctor's ou
   ``translatePluginRequestErrorToAPIError``), ``/api/datasources/proxy/uid/<uid>/*`` (Data source
   proxy), ``GET /api/search?type=dash-db`` ("Folder/Dashboard Search API") and
   ``GET /api/dashboards/home`` ("Dashboard API": ``{"dashboard", "meta"}``); 401 without the
-  admin password. The health checks really query the datasource, as Grafana's do: Prometheus
+  admin password. ``GET /metrics`` answers without a login, as Grafana's does
+  (https://grafana.com/docs/grafana/latest/setup-grafana/set-up-grafana-monitoring/), so
+  Prometheus' ``grafana`` job has a target that is up. The health checks really query the datasource, as Grafana's do: Prometheus
   ``1+1`` on ``/api/v1/query``, Loki ``vector(1)+vector(1)`` on ``/loki/api/v1/query``.
 - Loki, https://grafana.com/docs/loki/latest/reference/loki-http-api/ : ``GET /ready`` ("ready",
   or 503 "Ingester not ready: ..."), ``GET /prometheus/api/v1/rules`` (the ruler's groups in
@@ -108,10 +110,15 @@ class GrafanaStandIn(StandIn):
 
     def __init__(self, password_file: Path, urls: dict[str, str]) -> None:
         self.password = password_file.read_text().strip()
-        self.datasources = self._provisioned_datasources(urls)
+        self.point_at(urls)
         files = sorted((REPO_ROOT / "grafana" / "dashboards").glob("*.json"))
         self.dashboards = {d["uid"]: d for d in (json.loads(path.read_text()) for path in files)}
         super().__init__()
+
+    def point_at(self, urls: dict[str, str]) -> None:
+        """Serve the provisioned datasources with these URLs (compose service -> real URL): Grafana
+        starts before the Prometheus that scrapes it, and learns Prometheus' address afterwards."""
+        self.datasources = self._provisioned_datasources(urls)
 
     @staticmethod
     def _provisioned_datasources(urls: dict[str, str]) -> list[dict]:
@@ -133,6 +140,8 @@ class GrafanaStandIn(StandIn):
     def route(self, path, query, headers) -> Answer:
         if path == "/api/health":
             return _json(200, {"commit": "0000000", "database": "ok", "version": self.VERSION})
+        if path == "/metrics":
+            return _metrics("grafana")
         if not self._authorised(headers):
             return _json(401, {"message": "Invalid username or password"})
         if path == "/api/datasources":

@@ -83,14 +83,15 @@ def test_the_readme_shows_the_checks_the_doctor_really_makes(stack):
 
 def test_a_broken_target_and_a_failing_rule_each_say_what_and_how_to_fix_it(stack, tmp_path):
     dead = f"127.0.0.1:{free_port()}"
-    prometheus = start_prometheus_for(stack, tmp_path, extra_jobs={"sms-relay": dead, "loki": dead},
+    dead_jobs = {"sms-relay", "loki", "grafana"}
+    prometheus = start_prometheus_for(stack, tmp_path, extra_jobs={job: dead for job in dead_jobs},
                                       extra_rules={"rules/broken.yml": FAILING_RULE})
+    every_job = len(stack.prometheus.targets())  # as many targets as the healthy stack scrapes
     try:
         def settled():
             health = {t["labels"]["job"]: t["health"] for t in prometheus.targets()}
             rules = {r["name"]: r["health"] for g in prometheus.rules() for r in g["rules"]}
-            dead_jobs = {"sms-relay", "loki"}
-            return rules.get("test:many_to_many:sum") == "err" and len(health) == 5 and all(
+            return rules.get("test:many_to_many:sum") == "err" and len(health) == every_job and all(
                 state == ("down" if job in dead_jobs else "up") for job, state in health.items())
         wait_until(settled, 30, "the dead targets scraped and the broken rule evaluated")
         result = run_doctor(f"--prometheus={prometheus.url}", *ONLY["prometheus"])
@@ -107,9 +108,10 @@ def test_a_broken_target_and_a_failing_rule_each_say_what_and_how_to_fix_it(stac
     assert "connection refused" in lines[target] and not lines[target].endswith("(not needed for alerts)")
     assert lines[target + 2] == "      fix:   docker compose logs --tail=50 sms-relay"
     assert re.search(rf"  ✘ target loki: {dead} down: .*\(not needed for alerts\)", text), text
+    assert re.search(rf"  ✘ target grafana: {dead} down: .*\(not needed for alerts\)", text), text
     assert result.stdout.rstrip().endswith(
         "Alerts can reach a person: NO. Failing: Prometheus rule test:many_to_many:sum, Prometheus target sms-relay. "
-        "Outside the alerting path, failing: Prometheus target loki.")
+        "Outside the alerting path, failing: Prometheus target grafana, Prometheus target loki.")
 
 
 def test_a_datasource_failing_its_health_check_is_named_with_the_service_to_look_at(stack):

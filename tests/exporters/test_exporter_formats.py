@@ -16,7 +16,8 @@ from tests.exporters.scrape_parsing import samples
 from tests.support.processes import require_binary
 from tests.exporters.snapshot_factory import empty_snapshot, full_snapshot, scaled_snapshot
 from trader.bus import EventBus
-from trader.events import ApiRequest, OrderAccepted, OrderFilled
+from trader.events import ApiRequest, ConditionFirstHeld, OrderAccepted, OrderFilled
+from trader.vocabulary import CONDITIONS
 
 
 def busy_registry(snapshot_fn=full_snapshot):
@@ -72,8 +73,12 @@ def test_series_stay_within_the_documented_bounds():
     """The catalogue's series bounds hold for the 50-symbols-on-3-exchanges scenario."""
     snapshot = scaled_snapshot()
     assert len(snapshot.markets) == SCENARIO["M"] and len(snapshot.feeds) == SCENARIO["E"]
-    registry = build_registry_from(lambda: snapshot, EventBus(), process_metrics=False)
+    bus = EventBus()
+    registry = build_registry_from(lambda: snapshot, bus, process_metrics=False)
     registry.event_loop_lag.capture = lambda: {}  # as if probing, so the lag histogram is counted
+    for account in snapshot.accounts:  # every watched condition has held once
+        for condition in CONDITIONS:
+            bus.publish(ConditionFirstHeld(account.name, condition, 1_700_000_000.0, 0.2, 0.1))
     parsed = samples(registry.render(registry.capture()))
     total = 0
     for spec in all_specs():

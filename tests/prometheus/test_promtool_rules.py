@@ -63,6 +63,7 @@ def test_config_scrapes_the_compose_services_with_the_documented_intervals() -> 
     assert targets == {
         "trader": ["trader:8000"], "sms-relay": ["sms-relay:9099"], "alertmanager": ["alertmanager:9093"],
         "prometheus": ["localhost:9090"], "loki": ["loki:3100"], "alloy": ["alloy:12345"],
+        "grafana": ["grafana:3000"],
     }
     assert jobs["trader"]["scrape_interval"] == "5s"
     assert config["global"]["evaluation_interval"] == "5s"

@@ -36,7 +36,7 @@ DRILLS = {"crash": ("crash", "binance"), "feed-outage": ("feed_outage", "binance
 DRILL_DELAY_SECONDS = 30  # a healthy baseline of six scrapes before the failure
 TIMEOUT_SECONDS = 330
 # Series of other jobs (Prometheus, Alertmanager, the SMS relay) or made by Prometheus itself.
-OTHER_JOBS = re.compile(r"^(up|ALERTS|ALERTS_FOR_STATE|prometheus_.*|alertmanager_.*|sms_relay_.*|loki_.*|alloy_.*)$")
+OTHER_JOBS = re.compile(r"^(up|ALERTS|ALERTS_FOR_STATE|prometheus_.*|alertmanager_.*|sms_relay_.*|loki_.*|alloy_.*|grafana_.*)$")
 
 
 def _expected_alerts_per_drill() -> dict[str, set[str]]:
