@@ -137,7 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--drill", choices=DRILLS,
                         help="sim feed only: after --drill-delay seconds, make a failure happen for 3 minutes "
                              "(crash: prices -35%% with a leveraged long; feed-outage: market data stops; "
-                             "api-errors: 40%% of order requests fail; latency: order round trips over 1 s)")
+                             "api-errors: 40%% of order requests fail; latency: order round trips over 1 s; "
+                             "strategy-stall: the strategies stop evaluating while market data flows)")
     parser.add_argument("--drill-delay", type=_seconds, metavar="SECONDS",
                         help="healthy run before the drill starts (default 60)")
     parser.add_argument("--metrics-port", type=_port, metavar="N",
