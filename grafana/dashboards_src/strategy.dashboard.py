@@ -66,5 +66,18 @@ dashboard = trader_dashboard(
                                      "the standard deviation; absent before 7 closed days, or without a losing day."),
         stat(12, "Profit factor", prom(f"trader_profit_factor{ACCOUNT}", "{{account}}"), SHORT, w=4, h=8, decimals=2,
              description="Gross profit / gross loss of closed trades; absent until a trade loses."),
+        # --- alive but not trading: the strategies' heartbeat ---
+        timeseries(13, "Time since each strategy last evaluated", [
+            prom(f'strategy_symbol:trader_strategy_evaluation_staleness:seconds{sel("account", "strategy", "exchange", "symbol")}',
+                 "{{trader}} {{strategy}} {{exchange}} {{symbol}}"),
+        ], SECONDS, w=12, limits=[limit("trader:strategy_evaluation_staleness_limit:seconds")],
+            alerts=("TraderStrategyNotEvaluating",),
+            description="Age of each strategy's last evaluation (a bar sampled) per symbol. Near zero while it "
+                        "runs; a line climbing past the red one while the symbol's data flows is a stuck strategy."),
+        timeseries(14, "Time since each strategy's last order", [
+            prom(f'account_strategy:trader_strategy_order_staleness:seconds{STRATEGY}', "{{trader}} {{strategy}}"),
+        ], SECONDS, w=12, limits=[limit("trader:strategy_no_order_limit:seconds")], alerts=("TraderStrategyNoOrders",),
+            description="Age of each strategy's last order (entry or exit), counted from the start before the "
+                        "first; quiet while the account is halted or paused (Risk dashboard)."),
     ],
 )
