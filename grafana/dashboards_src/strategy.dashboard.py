@@ -66,18 +66,30 @@ dashboard = trader_dashboard(
                                      "the standard deviation; absent before 7 closed days, or without a losing day."),
         stat(12, "Profit factor", prom(f"trader_profit_factor{ACCOUNT}", "{{account}}"), SHORT, w=4, h=8, decimals=2,
              description="Gross profit / gross loss of closed trades; absent until a trade loses."),
-        # --- alive but not trading: the strategies' heartbeat ---
+        # --- alive but not trading: the strategies' heartbeat, beside what keeps the alerts quiet ---
         timeseries(13, "Time since each strategy last evaluated", [
             prom(f'strategy_symbol:trader_strategy_evaluation_staleness:seconds{sel("account", "strategy", "exchange", "symbol")}',
                  "{{trader}} {{strategy}} {{exchange}} {{symbol}}"),
-        ], SECONDS, w=12, limits=[limit("trader:strategy_evaluation_staleness_limit:seconds")],
-            alerts=("TraderStrategyNotEvaluating",),
-            description="Age of each strategy's last evaluation (a bar sampled) per symbol. Near zero while it "
-                        "runs; a line climbing past the red one while the symbol's data flows is a stuck strategy."),
+            prom(f'exchange_symbol:trader_market_data_staleness:seconds{sel("exchange", "symbol")}',
+                 "market data {{trader}} {{exchange}} {{symbol}}"),
+        ], SECONDS, w=12, alerts=("TraderStrategyNotEvaluating",),
+            right=[prom(f"account:trader_may_trade:bool{ACCOUNT}", "may trade {{trader}} {{account}}")],
+            limits=[limit("trader:strategy_evaluation_staleness_limit:seconds"),
+                    limit("trader:market_data_staleness_limit:seconds", "market data fresh below", "orange")],
+            description="Age of each strategy's last evaluation (a bar sampled) per symbol, and of the symbol's "
+                        "market data. The alert fires when a strategy's line passes the red one while the market "
+                        "data stays under the orange one and the account may trade (right axis: 1 = neither "
+                        "halted nor paused)."),
         timeseries(14, "Time since each strategy's last order", [
             prom(f'account_strategy:trader_strategy_order_staleness:seconds{STRATEGY}', "{{trader}} {{strategy}}"),
-        ], SECONDS, w=12, limits=[limit("trader:strategy_no_order_limit:seconds")], alerts=("TraderStrategyNoOrders",),
+            prom(f'min by (trader) (exchange_symbol:trader_market_data_staleness:seconds{sel("exchange", "symbol")})',
+                 "freshest market data {{trader}}"),
+        ], SECONDS, w=12, alerts=("TraderStrategyNoOrders",),
+            right=[prom(f"account:trader_may_trade:bool{ACCOUNT}", "may trade {{trader}} {{account}}")],
+            limits=[limit("trader:strategy_no_order_limit:seconds"),
+                    limit("trader:market_data_staleness_limit:seconds", "market data fresh below", "orange")],
             description="Age of each strategy's last order (entry or exit), counted from the start before the "
-                        "first; quiet while the account is halted or paused (Risk dashboard)."),
+                        "first. The alert fires past the red line while some market data of the trader is under "
+                        "the orange line and the account may trade (right axis)."),
     ],
 )
