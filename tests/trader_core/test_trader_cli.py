@@ -51,7 +51,7 @@ def test_bad_config_is_one_line_naming_key_value_and_expectation(tmp_path, yaml_
     (["--feed", "live", "--symbols", "9"], "--symbols = 9: expected at most 8 with --feed live"),
     (["--drill", "crash"], "--drill = 'crash': expected --feed sim"),
     (["--config", "/nonexistent/trader.yml"], "--config = '/nonexistent/trader.yml': expected a readable YAML file"),
-    (["--feed", "sim", "--name", "-x"], "--name = '-x': expected 1-63 characters from a-z, 0-9"),
+    (["--feed", "sim", "--name", "Desk_A"], "--name = 'Desk_A': expected 1-63 characters from a-z, 0-9"),
 ])
 def test_bad_flag_is_one_line_and_exit_2(args, fragment):
     result = run(*args)
