@@ -18,8 +18,8 @@ dashboard = trader_dashboard(
         # --- the two alerts of this page first: ids fixed by prometheus/rules/trading.yml ---
         timeseries(1, "Win rate (24h)", [
             prom(f"account:trader_win_rate:ratio_1d{ACCOUNT}", "account {{account}}"),
-            prom(f"sum by (strategy) (increase(trader_closed_trades_total{WINS}[1d]))"
-                 f" / sum by (strategy) (increase(trader_closed_trades_total{STRATEGY}[1d]))", "{{strategy}}"),
+            prom(f"sum by (trader, strategy) (increase(trader_closed_trades_total{WINS}[1d]))"
+                 f" / sum by (trader, strategy) (increase(trader_closed_trades_total{STRATEGY}[1d]))", "{{strategy}}"),
         ], RATIO, min=0, max=1, alerts=("TraderWinRateLow",),
             right=[prom(f"account:trader_closed_trades:increase1d{ACCOUNT}", "trades closed (24h) {{account}}")],
             limits=[limit("trader:win_rate_limit:ratio"),
@@ -41,12 +41,12 @@ dashboard = trader_dashboard(
             prom(f"account_strategy:trader_signals:rate5m{STRATEGY}", "{{strategy}}"),
         ], OPS),
         bargauge(6, "Trades closed (24h)", [
-            prom(f"sum by (strategy, status) (increase(trader_closed_trades_total{STRATEGY}[1d]))",
+            prom(f"sum by (trader, strategy, status) (increase(trader_closed_trades_total{STRATEGY}[1d]))",
                  "{{strategy}} {{status}}"),
         ], SHORT),
         timeseries(7, "PnL per closed trade", [
-            prom(f"sum by (strategy) (trader_strategy_pnl_usdt{STRATEGY})"
-                 f" / sum by (strategy) (trader_closed_trades_total{STRATEGY})", "{{strategy}}"),
+            prom(f"sum by (trader, strategy) (trader_strategy_pnl_usdt{STRATEGY})"
+                 f" / sum by (trader, strategy) (trader_closed_trades_total{STRATEGY})", "{{strategy}}"),
         ], USDT, description="Strategy PnL divided by the trades it closed since start."),
         # --- execution quality: orders are labelled by exchange, not by strategy (bounded labels) ---
         timeseries(8, "Fill rate and post-only success (1h)", [
