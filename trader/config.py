@@ -184,7 +184,8 @@ class JournalConfig:
 @dataclass(frozen=True)
 class Config:
     # The trader's name: the `trader` label Prometheus puts on every series and alert of this
-    # trader (prometheus/README.md "Several traders"), the journal's owner, a field of /readyz.
+    # trader (prometheus/README.md "Several traders"), the journal's owner, a field of the
+    # "config loaded" log line.
     # Two traders scraped by one Prometheus need two names.
     name: str = "trader"
     feed: FeedConfig = field(default_factory=FeedConfig)
