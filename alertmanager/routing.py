@@ -25,9 +25,10 @@ __all__ = ["Timing", "SEVERITY_TIMING", "WATCHDOG_TIMING", "TEST_TIMING", "GROUP
 
 BLACKHOLE = "blackhole"
 
-# One notification per alert, per account, per category: two accounts in drawdown are two pages
-# (each needs its own action) but fifty symbols of one stale feed are one message.
-GROUP_BY = ["alertname", "account", "category"]
+# One notification per alert, per trader, per account, per category: two accounts (or two traders'
+# accounts both named "main") in drawdown are two pages, each needing its own action, but fifty
+# symbols of one stale feed are one message.
+GROUP_BY = ["alertname", "trader", "account", "category"]
 
 
 @dataclass(frozen=True)
@@ -143,15 +144,17 @@ def inhibit_rules() -> list[dict]:
             # (the host CPU and budget-burn alerts exist at two severities) for the same account.
             "source_matchers": ['severity="critical"'],
             "target_matchers": ['severity=~"warning|info"'],
-            "equal": ["alertname", "account"],
+            "equal": ["alertname", "trader", "account"],
         },
         {
             # The trader is down or its metrics are gone: its feed, market data, orders and risk
             # figures go stale or absent too. Those alerts are consequences; the cause is the one
-            # to act on. One trader per stack, so no label needs to be equal.
+            # to act on. Only that trader's: another trader scraped by the same Prometheus keeps
+            # paging (the `trader` label, prometheus/README.md "Several traders").
             "source_matchers": ['alertname=~"TraderTargetDown|TraderMetricsAbsent"'],
             "target_matchers": [
                 'category=~"trading|risk|execution|market|system"',
             ],
+            "equal": ["trader"],
         },
     ]

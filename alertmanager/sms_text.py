@@ -72,6 +72,6 @@ def sms_text(alert: dict) -> str:
     labels = alert.get("labels") or {}
     annotations = alert.get("annotations") or {}
     severity = _SEVERITY.get(str(labels.get("severity", "")), str(labels.get("severity", "ALERT")).upper())
-    head = " ".join(str(part) for part in (severity, labels.get("alertname", "?"), labels.get("account")) if part)
+    head = " ".join(str(part) for part in (severity, labels.get("alertname", "?"), labels.get("trader"), labels.get("account")) if part)
     what = annotations.get("summary") or annotations.get("description") or ""
     return fit(f"{head}: {what}" if what else head)

@@ -34,7 +34,7 @@ FAMILIES: tuple[tuple[str, object, tuple[MetricSpec, ...]], ...] = (
 
 # The sizing scenario of the issue: 50 symbols on each of 3 exchanges, one account with two
 # strategies and a position per exchange, 3 API endpoints per exchange, the 4 drills.
-SCENARIO = {"A": 1, "E": 3, "M": 150, "S": 2, "P": 3, "N": 9, "D": 4}
+SCENARIO = {"A": 1, "E": 3, "M": 150, "S": 2, "P": 3, "N": 9, "D": 5}
 SCENARIO_TEXT = {
     "A": "accounts", "E": "exchanges", "M": "markets (exchange, symbol)", "S": "strategies per account",
     "P": "open positions (account, exchange, symbol)", "N": "declared API endpoints (exchange, endpoint)",

@@ -52,6 +52,8 @@ ACCOUNT_FIGURES: tuple[MetricSpec, ...] = (
                   reads="limits.max_open_positions", unit="", requirement="open positions limit (002)"),
     account_gauge("trader_trading_halted", "1 while a hard limit stops new orders, else 0.",
                   reads="trading_halted", unit="", requirement="daily loss limit reached (002)"),
+    account_gauge("trader_account_paused", "1 while an operator has paused the account (no new entries), else 0.",
+                  reads="paused", unit="", requirement="paused: alive but not trading on purpose (issue 13)"),
     account_gauge("trader_margin_ratio",
                   "Maintenance margin / margin balance, as the exchange computes it; 1 = liquidation.",
                   reads="margin_ratio", unit="ratio", requirement="margin ratio of an exchange account (issue 14)",

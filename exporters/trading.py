@@ -90,11 +90,24 @@ STRATEGY_SHARPE = account_gauge("trader_strategy_sharpe_30d",
                                 ("account", "strategy"), unit="", requirement="per-strategy Sharpe (002)",
                                 series="A*S", absent=_ENOUGH_RETURNS)
 
+# The heartbeat of "alive but not trading" (TraderStrategyNotEvaluating, TraderStrategyNoOrders).
+STRATEGY_LAST_EVALUATION = account_gauge(
+    "trader_strategy_last_evaluation_timestamp_seconds",
+    "When the strategy last evaluated the market (sampled a bar of the symbol), epoch seconds.",
+    ("account", "strategy", "exchange", "symbol"), unit="seconds",
+    requirement="per-strategy heartbeat: alive but not trading (issue 13)", series="A*S*M",
+    absent="until the strategy's first bar of the symbol")
+STRATEGY_LAST_ORDER = account_gauge(
+    "trader_strategy_last_order_timestamp_seconds",
+    "When the strategy last placed an order (entry or exit), epoch seconds; its start before the first.",
+    ("account", "strategy"), unit="seconds", requirement="no order from an enabled strategy (issue 13)",
+    series="A*S", absent="for exchange accounts (nothing there is a strategy's)")
+
 
 class TradingCollector(Collector):
     specs = ACCOUNT_FIGURES + (COMMISSION, OPEN_POSITIONS, POSITION_QUANTITY, POSITION_NOTIONAL, POSITION_UPNL,
                                POSITION_AGE, CLOSED_TRADES, VOLUME, SIGNALS, STRATEGY_PNL, STRATEGY_SHARPE,
-                               POSITION_ENTRY, POSITION_MARK)
+                               POSITION_ENTRY, POSITION_MARK, STRATEGY_LAST_EVALUATION, STRATEGY_LAST_ORDER)
 
     def emit(self, snapshot: TraderSnapshot, state: None, sink) -> None:
         add = sink.add
@@ -127,3 +140,7 @@ class TradingCollector(Collector):
                 add(STRATEGY_PNL, (name, strategy.name), strategy.pnl_usdt)
                 if strategy.sharpe_30d is not None:
                     add(STRATEGY_SHARPE, (name, strategy.name), strategy.sharpe_30d)
+                for (exchange, symbol), ts in strategy.last_evaluation_ts.items():
+                    add(STRATEGY_LAST_EVALUATION, (name, strategy.name, exchange, symbol), ts)
+                if strategy.last_order_ts is not None:
+                    add(STRATEGY_LAST_ORDER, (name, strategy.name), strategy.last_order_ts)

@@ -26,7 +26,8 @@ from stacklog import configure_logging
 
 from .accounts.environment import environment_accounts
 from .accounts.errors import KeyRefused
-from .config import DEFAULT_STATE_DIR, DEFAULT_SYMBOLS, Config, ConfigError, load_config, with_accounts, with_overrides
+from .config import (DEFAULT_STATE_DIR, DEFAULT_SYMBOLS, Config, ConfigError, check_trader_name, load_config,
+                     with_accounts, with_overrides)
 from .drills import DRILLS
 from .engine import Trader
 from .exchanges import titles
@@ -116,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="FILE",
                         help="YAML configuration (accounts, strategies, limits, paper broker); "
                              "see trader/config.example.yml. Flags below override its feed and metrics keys.")
+    parser.add_argument("--name", metavar="NAME",
+                        help="this trader's name (config key `name`, default 'trader'): the `trader` label of its "
+                             "series and alerts, so several traders share one Prometheus; a-z, 0-9, _ . -")
     parser.add_argument("--feed", choices=FEED_KINDS,
                         help="market data: live public WebSockets (default), a seeded simulation, "
                              "or a recording given with --replay")
@@ -133,7 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--drill", choices=DRILLS,
                         help="sim feed only: after --drill-delay seconds, make a failure happen for 3 minutes "
                              "(crash: prices -35%% with a leveraged long; feed-outage: market data stops; "
-                             "api-errors: 40%% of order requests fail; latency: order round trips over 1 s)")
+                             "api-errors: 40%% of order requests fail; latency: order round trips over 1 s; "
+                             "strategy-stall: the strategies stop evaluating while market data flows)")
     parser.add_argument("--drill-delay", type=_seconds, metavar="SECONDS",
                         help="healthy run before the drill starts (default 60)")
     parser.add_argument("--metrics-port", type=_port, metavar="N",
@@ -211,6 +216,8 @@ def build_config(args: argparse.Namespace) -> Config:
         raise ConfigError(f"config: --drill = {args.drill!r}: expected --feed sim (drills run on the simulated feed only)")
     if args.drill_delay is not None:
         config = dataclasses.replace(config, drill=dataclasses.replace(config.drill, delay_seconds=args.drill_delay))
+    if args.name is not None:
+        config = dataclasses.replace(config, name=check_trader_name(args.name, "--name"))
     if args.metrics_port is not None:
         config = dataclasses.replace(config, metrics=dataclasses.replace(config.metrics, port=args.metrics_port))
     if args.log_level is not None:
@@ -270,8 +277,8 @@ async def _serve(trader: Trader, config: Config, start_exporters: StartExporters
 
 
 def _trader_name(config: Config) -> str:
-    """The trader's name for the journal's meta (issue 13b adds it to the config)."""
-    return str(getattr(config, "name", None) or "trader")
+    """The trader's name for the journal's meta: config key ``name`` or ``--name``."""
+    return config.name
 
 
 def main(argv: Sequence[str] | None = None, start_exporters: StartExporters | None = None,
@@ -306,7 +313,7 @@ def main(argv: Sequence[str] | None = None, start_exporters: StartExporters | No
         logging.getLogger("trader.broker").setLevel(logging.WARNING)
         logging.getLogger("trader.strategy").setLevel(logging.WARNING)
     _log.info("config loaded", extra={
-        "config": args.config, "feed": config.feed.kind, "exchanges": ",".join(config.feed.exchanges),
+        "config": args.config, "trader": config.name, "feed": config.feed.kind, "exchanges": ",".join(config.feed.exchanges),
         "symbols": ",".join(config.feed.symbols), "accounts": ",".join(a.name for a in config.accounts),
         "exchange_accounts": ",".join(f"{a.name}:{a.exchange}" for a in config.exchange_accounts),
         "metrics_port": config.metrics.port, "drill": args.drill, "state_dir": state_dir})

@@ -29,8 +29,8 @@ from trader.vocabulary import EXCHANGES, FeedKind
 
 __all__ = [
     "ConfigError", "FeedConfig", "PaperConfig", "RiskConfig", "LimitsConfig", "StrategyConfig",
-    "AccountConfig", "ExchangeAccountConfig", "DrillConfig", "AlertConditionsConfig", "MetricsConfig", "JournalConfig", "Config", "load_config",
-    "load_config_text", "DEFAULT_SYMBOLS",
+    "AccountConfig", "ExchangeAccountConfig", "DrillConfig", "AlertConditionsConfig", "MetricsConfig", "JournalConfig",
+    "Config", "load_config", "load_config_text", "DEFAULT_SYMBOLS", "check_trader_name",
 ]
 
 # Liquid USDT-margined perpetuals, most liquid first; ``--symbols N`` takes the first N.
@@ -193,6 +193,11 @@ class JournalConfig:
 
 @dataclass(frozen=True)
 class Config:
+    # The trader's name: the `trader` label Prometheus puts on every series and alert of this
+    # trader (prometheus/README.md "Several traders"), the journal's owner, a field of the
+    # "config loaded" log line.
+    # Two traders scraped by one Prometheus need two names.
+    name: str = "trader"
     feed: FeedConfig = field(default_factory=FeedConfig)
     paper: PaperConfig = field(default_factory=PaperConfig)
     risk: RiskConfig = field(default_factory=RiskConfig)
@@ -307,8 +312,19 @@ def _build(cls: type, data: object, path: str) -> Any:
     return cls(**kwargs)
 
 
+# A Prometheus label value that is also a compose service name and a file name: short, no spaces.
+_TRADER_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
+
+
+def check_trader_name(value: str, key: str = "name") -> str:
+    if not _TRADER_NAME.fullmatch(value):
+        _fail(key, value, "1-63 characters from a-z, 0-9, '_', '.', '-', starting with a letter or digit")
+    return value
+
+
 def _validate(config: Config) -> Config:
     """Rules that span several keys."""
+    check_trader_name(config.name)
     if config.paper.max_latency_ms < config.paper.min_latency_ms:
         _fail("paper.max_latency_ms", config.paper.max_latency_ms, f"a number >= paper.min_latency_ms ({config.paper.min_latency_ms})")
     lat = config.drill.latency_seconds

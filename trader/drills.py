@@ -15,6 +15,10 @@ more than the alerts' ``for:``), then it ends and ``DrillEnded`` is published.
   api-errors   The simulated exchange API fails ``api_error_probability`` (40 %) of requests: orders
                are rejected with reason ``api_error``.
   latency      Order and cancel round trips take ``latency_seconds`` (1.2-2.0 s).
+  strategy-stall
+               The first account's strategies stop evaluating (as when one hangs on a lock or a
+               slow call) while market data keeps flowing and nothing is halted: alive but not
+               trading. Their heartbeat goes stale and they place no order.
 
     drill = Drill("latency", config.drill, DrillContext(...))
     await drill.run()          # returns when the drill has ended
@@ -35,7 +39,7 @@ from .events import DrillEnded, DrillStarted
 
 __all__ = ["DRILLS", "Drill", "DrillContext", "crash_leverage"]
 
-DRILLS = ("crash", "feed-outage", "api-errors", "latency")
+DRILLS = ("crash", "feed-outage", "api-errors", "latency", "strategy-stall")
 DRILL_STRATEGY = "drill"
 # How far under the post-crash price the crash drill puts its liquidation price: inside the 5 %
 # the liquidation alert watches, with room for the sim's noise so the position is not liquidated.
@@ -62,6 +66,7 @@ class DrillContext:
     brokers: Sequence[PaperBroker]  # the crash drill trades on the first account
     symbols: Sequence[tuple[str, str]]  # the first account's (exchange, symbol) pairs
     clock: Callable[[], float] = time.time
+    strategies: Sequence[object] = ()  # the first account's strategies (``stalled``): the strategy-stall drill
 
 
 class Drill:
@@ -116,6 +121,18 @@ class Drill:
             exchange.latency_range = tuple(self.config.latency_seconds)  # type: ignore[assignment]
             self._begin(latency_seconds=list(self.config.latency_seconds), seconds=self.config.duration_seconds)
             return lambda: setattr(exchange, "latency_range", before_range)
+        if self.name == "strategy-stall":
+            strategies = list(self.ctx.strategies)
+            for strategy in strategies:
+                strategy.stalled = True
+            self._begin(strategies=",".join(getattr(s, "name", "?") for s in strategies),
+                        seconds=self.config.duration_seconds)
+
+            def resume() -> None:
+                for strategy in strategies:
+                    strategy.stalled = False
+
+            return resume
         if self.name == "feed-outage":
             self._begin(seconds=self.config.duration_seconds)
             for feed in self.ctx.feeds:

@@ -124,7 +124,8 @@ class Trader:
         if drill is not None:
             first = self.accounts[0]
             self.drill = Drill(drill, config.drill, DrillContext(
-                self.bus, self.feeds, self.exchange, [a.broker for a in self.accounts], first.keys, clock))
+                self.bus, self.feeds, self.exchange, [a.broker for a in self.accounts], first.keys, clock,
+                strategies=first.strategies))
         self._stopping: asyncio.Event | None = None
         self.started_at: float | None = None
 

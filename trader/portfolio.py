@@ -118,6 +118,10 @@ class _StrategyStats:
     losses: int = 0
     gross_profit: float = 0.0
     gross_loss: float = 0.0
+    # The strategy's heartbeat (trader/strategies/base.py): wall-clock time of its last evaluation
+    # of each (exchange, symbol), and of its last order (since start before the first).
+    last_evaluation: dict = field(default_factory=dict)
+    last_order_ts: float | None = None
 
 
 class Account:
@@ -429,7 +433,8 @@ class Account:
             strategies.append(StrategySnapshot(
                 name=name, pnl_usdt=s.pnl + open_by_strategy.get(name, 0.0),
                 sharpe_30d=self._risk["strategy_sharpe"].get(name), signals=dict(s.signals),
-                wins=s.wins, losses=s.losses))
+                wins=s.wins, losses=s.losses, last_evaluation_ts=dict(s.last_evaluation),
+                last_order_ts=s.last_order_ts))
             gross_profit += s.gross_profit
             gross_loss += s.gross_loss
             wins += s.wins
@@ -457,7 +462,7 @@ class Account:
             positions=tuple(positions), strategies=tuple(strategies),
             orders=dict(self.orders), orders_by_type=dict(self.orders_by_type), volume_usdt=dict(self.volume),
             risk_refusals=dict(self.risk_refusals), liquidations=dict(self.liquidations),
-            rejections=dict(self.rejections))
+            rejections=dict(self.rejections), paused=self.paused)
 
     @property
     def var_historical(self) -> float | None:

@@ -60,6 +60,9 @@ class StrategySnapshot:
     signals: Mapping[str, int]  # side -> count
     wins: int
     losses: int
+    # (exchange, symbol) -> epoch seconds of the last evaluation (a bar sampled); empty until one.
+    last_evaluation_ts: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    last_order_ts: float | None = None  # the last order it placed; its start before the first; None: not a strategy's
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +106,7 @@ class AccountSnapshot:
     kind: str = "paper"  # vocabulary.ACCOUNT_KINDS
     exchange: str | None = None  # the exchange an exchange account lives on; None for paper accounts
     margin_ratio: float | None = None  # maintenance margin / margin balance (1 = liquidation); None for paper
+    paused: bool = False  # an operator pause (no new entries); exchange accounts are never paused
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,24 +60,24 @@ dashboard = trader_dashboard(
             prom(f"account_exchange:trader_post_only_success:ratio_rate1h{ACC_EX}", "post-only maker {{exchange}}"),
         ], RATIO, w=6, min=0, max=1),
         timeseries(15, "Rejections by reason", [
-            prom(f"sum by (exchange, reason) (rate(trader_order_rejections_total{ACC_EX}[$__rate_interval]))",
+            prom(f"sum by (trader, exchange, reason) (rate(trader_order_rejections_total{ACC_EX}[$__rate_interval]))",
                  "{{exchange}} {{reason}}"),
         ], OPS, w=6, stack=True, links=problem_links(),
             description="api_error and insufficient_margin are placement failures (what TraderOrderFailuresHigh "
                         "counts); reduce_only (the position was already gone) and post_only_would_take (the order "
                         "refused to take) are the order types doing their job."),
         timeseries(8, "Rejections by symbol", [
-            prom(f"sum by (exchange, symbol) (rate(trader_orders_total{REJECTED}[$__rate_interval]))",
+            prom(f"sum by (trader, exchange, symbol) (rate(trader_orders_total{REJECTED}[$__rate_interval]))",
                  "{{exchange}} {{symbol}}"),
         ], OPS, w=6, links=problem_links()),
         timeseries(9, "Rejections by order type", [
-            prom(f"sum by (order_type) (rate(trader_orders_by_type_total{REJECTED_BY_TYPE}[$__rate_interval]))",
+            prom(f"sum by (trader, order_type) (rate(trader_orders_by_type_total{REJECTED_BY_TYPE}[$__rate_interval]))",
                  "{{order_type}}"),
         ], OPS, w=6, links=problem_links(),
             description="All rejections, benign ones included; their reasons are in 'Rejections by reason'."),
         timeseries(10, "Orders submitted, and failed to be placed", [
             prom(f"account_exchange:trader_orders_submitted:rate5m{ACC_EX}", "submitted {{account}} {{exchange}}"),
-            prom(f"sum by (account, exchange) (rate(account_exchange_reason:trader_order_placement_failures:total"
+            prom(f"sum by (trader, account, exchange) (rate(account_exchange_reason:trader_order_placement_failures:total"
                  f"{ACC_EX}[$__rate_interval]))", "failed to be placed {{account}} {{exchange}}"),
         ], OPS, links=problem_links(),
             description="Failed to be placed: the rejections TraderOrderFailuresHigh counts (API errors and "
@@ -86,7 +86,7 @@ dashboard = trader_dashboard(
             prom(f"exchange_endpoint:trader_api_requests:rate5m{EXCHANGE}", "{{exchange}} {{endpoint}}"),
         ], OPS),
         timeseries(12, "API errors by exchange and endpoint", [
-            prom(f"sum by (exchange, endpoint) (increase(trader_api_requests_total{API_ERRORS}[$__rate_interval]))",
+            prom(f"sum by (trader, exchange, endpoint) (increase(trader_api_requests_total{API_ERRORS}[$__rate_interval]))",
                  "{{exchange}} {{endpoint}}"),
         ], SHORT, w=12, draw="bars", links=problem_links()),
         timeseries(14, "Traded volume per hour", [
@@ -107,7 +107,7 @@ dashboard = trader_dashboard(
             description="Time since the trader last read the account completely (since watching began, if "
                         "never): how old its equity, positions and liquidation distances are."),
         timeseries(18, "Exchange account API errors by reason", [
-            prom(f"sum by (exchange, reason) (increase(trader_api_errors_total{EXCHANGE}[$__rate_interval]))",
+            prom(f"sum by (trader, exchange, reason) (increase(trader_api_errors_total{EXCHANGE}[$__rate_interval]))",
                  "{{exchange}} {{reason}}"),
         ], SHORT, w=8, draw="bars", stack=True, links=problem_links(),
             description="auth: the key was refused; region: the exchange refuses this country or IP; "

@@ -47,18 +47,18 @@ dashboard = trader_dashboard(
         ], OPS, w=8),
         timeseries(7, "Messages rejected", [
             prom(f"exchange:trader_feed_messages_rejected:rate5m{EXCHANGE}", "{{exchange}} all reasons (5m)"),
-            prom(f"sum by (exchange, reason) (rate(trader_feed_messages_rejected_total{EXCHANGE}[$__rate_interval]))",
+            prom(f"sum by (trader, exchange, reason) (rate(trader_feed_messages_rejected_total{EXCHANGE}[$__rate_interval]))",
                  "{{exchange}} {{reason}}"),
         ], OPS, w=8, links=problem_links()),
         timeseries(8, "Reconnects (1h)", [
             prom(f"exchange:trader_feed_reconnects:increase1h{EXCHANGE}", "{{exchange}}"),
         ], SHORT, w=8),
         timeseries(9, "Anomalies per symbol", [
-            prom(f"sum by (exchange, symbol, reason) (rate(trader_anomalies_total{SYMBOL}[$__rate_interval]))",
+            prom(f"sum by (trader, exchange, symbol, reason) (rate(trader_anomalies_total{SYMBOL}[$__rate_interval]))",
                  "{{exchange}} {{symbol}} {{reason}}"),
         ], OPS, links=[logs_link(series_labels=FROM_SERIES)]),
         timeseries(10, "Sequence gaps (book resynced)", [
-            prom(f"sum by (exchange, symbol) (increase(trader_feed_sequence_gaps_total{SYMBOL}[$__rate_interval]))",
+            prom(f"sum by (trader, exchange, symbol) (increase(trader_feed_sequence_gaps_total{SYMBOL}[$__rate_interval]))",
                  "{{exchange}} {{symbol}}"),
         ], SHORT, draw="bars"),
         timeseries(11, "Mark price", [prom(f"trader_mark_price_usdt{SYMBOL}", "{{exchange}} {{symbol}}")], USDT, w=8),
@@ -66,7 +66,7 @@ dashboard = trader_dashboard(
             prom(f"trader_funding_rate{SYMBOL}", "{{exchange}} {{symbol}}"),
         ], RATIO, w=8),
         timeseries(13, "Liquidations published by the exchange", [
-            prom(f"sum by (exchange, symbol, side) "
+            prom(f"sum by (trader, exchange, symbol, side) "
                  f"(increase(trader_market_liquidations_total{SYMBOL}[$__rate_interval]))",
                  "{{exchange}} {{symbol}} {{side}}"),
         ], SHORT, w=8, draw="bars"),

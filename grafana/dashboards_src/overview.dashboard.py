@@ -34,7 +34,7 @@ dashboard = trader_dashboard(
             prom(f"trader_pnl_realized_usdt{ACCOUNT}", "realised {{account}}"),
             prom(f"trader_pnl_unrealized_usdt{ACCOUNT}", "unrealised {{account}}"),
             prom(f"trader_funding_pnl_usdt{ACCOUNT}", "funding {{account}}"),
-            prom(f"-sum by (account) (trader_commission_usdt_total{ACCOUNT})", "commission {{account}}"),
+            prom(f"-sum by (trader, account) (trader_commission_usdt_total{ACCOUNT})", "commission {{account}}"),
         ], USDT, w=8, description="Trading PnL (realised and unrealised), funding received, fees paid (negative)."),
         alertlist(9, "Alerts firing now", w=8,
                   description="Firing and pending alerts of prometheus/rules; the alert's dashboard link "
@@ -45,7 +45,7 @@ dashboard = trader_dashboard(
                                  "(-1 * trader:daily_loss_limit:ratio)", "daily loss limit {{account}}")],
                    description="The limit line is the day-start equity times the daily loss limit ratio."),
         timeseries(11, "Orders and fills", [
-            prom(f"sum by (status) (rate(trader_orders_total{sel('account', 'exchange', 'symbol')}[$__rate_interval]))",
+            prom(f"sum by (trader, status) (rate(trader_orders_total{sel('account', 'exchange', 'symbol')}[$__rate_interval]))",
                  "{{status}}"),
         ], OPS, w=8),
         timeseries(12, "Win rate (24h)", [prom(f"account:trader_win_rate:ratio_1d{ACCOUNT}", "{{account}}")], RATIO,

@@ -48,7 +48,7 @@ dashboard = trader_dashboard(
         ], SHORT, w=9, alerts=("TraderCorrelationHigh",), limits=[limit("trader:correlation_limit:ratio")],
             description="Absent with fewer than two positions."),
         timeseries(7, "Our positions liquidated", [
-            prom(f"sum by (exchange, symbol) (increase(trader_liquidations_total{POSITION}[$__rate_interval]))",
+            prom(f"sum by (trader, exchange, symbol) (increase(trader_liquidations_total{POSITION}[$__rate_interval]))",
                  "{{exchange}} {{symbol}}"),
         ], SHORT, w=9, draw="bars", alerts=("TraderPositionLiquidated",), links=problem_links()),
         # --- exposure ---
@@ -64,7 +64,7 @@ dashboard = trader_dashboard(
             prom(f"trader_position_notional_usdt{POSITION} > 0", "{{exchange}} {{symbol}}"),
         ], USDT, w=8),
         timeseries(11, "Orders refused by risk limits", [
-            prom(f"sum by (reason) (rate(trader_risk_refusals_total{ACCOUNT}[$__rate_interval]))", "{{reason}}"),
+            prom(f"sum by (trader, reason) (rate(trader_risk_refusals_total{ACCOUNT}[$__rate_interval]))", "{{reason}}"),
         ], OPS, w=8),
         timeseries(12, "VaR as a share of its limit", [
             prom(f"account:trader_var_limit_utilisation:ratio{ACCOUNT}", "{{account}}"),

@@ -18,8 +18,8 @@ dashboard = trader_dashboard(
         # --- the two alerts of this page first: ids fixed by prometheus/rules/trading.yml ---
         timeseries(1, "Win rate (24h)", [
             prom(f"account:trader_win_rate:ratio_1d{ACCOUNT}", "account {{account}}"),
-            prom(f"sum by (strategy) (increase(trader_closed_trades_total{WINS}[1d]))"
-                 f" / sum by (strategy) (increase(trader_closed_trades_total{STRATEGY}[1d]))", "{{strategy}}"),
+            prom(f"sum by (trader, strategy) (increase(trader_closed_trades_total{WINS}[1d]))"
+                 f" / sum by (trader, strategy) (increase(trader_closed_trades_total{STRATEGY}[1d]))", "{{strategy}}"),
         ], RATIO, min=0, max=1, alerts=("TraderWinRateLow",),
             right=[prom(f"account:trader_closed_trades:increase1d{ACCOUNT}", "trades closed (24h) {{account}}")],
             limits=[limit("trader:win_rate_limit:ratio"),
@@ -44,12 +44,12 @@ dashboard = trader_dashboard(
             prom(f"account_strategy:trader_signals:rate5m{STRATEGY}", "{{strategy}}"),
         ], OPS),
         bargauge(6, "Trades closed (24h)", [
-            prom(f"sum by (strategy, status) (increase(trader_closed_trades_total{STRATEGY}[1d]))",
+            prom(f"sum by (trader, strategy, status) (increase(trader_closed_trades_total{STRATEGY}[1d]))",
                  "{{strategy}} {{status}}"),
         ], SHORT),
         timeseries(7, "PnL per closed trade", [
-            prom(f"sum by (strategy) (trader_strategy_pnl_usdt{STRATEGY})"
-                 f" / sum by (strategy) (trader_closed_trades_total{STRATEGY})", "{{strategy}}"),
+            prom(f"sum by (trader, strategy) (trader_strategy_pnl_usdt{STRATEGY})"
+                 f" / sum by (trader, strategy) (trader_closed_trades_total{STRATEGY})", "{{strategy}}"),
         ], USDT, description="Strategy PnL divided by the trades it closed since start."),
         # --- execution quality: orders are labelled by exchange, not by strategy (bounded labels) ---
         timeseries(8, "Fill rate and post-only success (1h)", [
@@ -69,9 +69,34 @@ dashboard = trader_dashboard(
                                      "the standard deviation; absent before 7 closed days, or without a losing day."),
         stat(12, "Profit factor", prom(f"trader_profit_factor{ACCOUNT}", "{{account}}"), SHORT, w=4, h=8, decimals=2,
              description="Gross profit / gross loss of closed trades; absent until a trade loses."),
-        stat(13, "Position-age limits", prom("trader:position_age_limit:seconds", "paper accounts"), SECONDS,
+        stat(15, "Position-age limits", prom("trader:position_age_limit:seconds", "paper accounts"), SECONDS,
              w=12, h=4, graph=False, more=[prom("trader:exchange_position_age_limit:seconds", "exchange accounts")],
              description="The two limits TraderPositionHeldTooLong picks from, per account: paper accounts run "
                          "intraday strategies; a watched exchange account's own bots hold positions for days."),
+        # --- alive but not trading: the strategies' heartbeat, beside what keeps the alerts quiet ---
+        timeseries(13, "Time since each strategy last evaluated", [
+            prom(f'strategy_symbol:trader_strategy_evaluation_staleness:seconds{sel("account", "strategy", "exchange", "symbol")}',
+                 "{{trader}} {{strategy}} {{exchange}} {{symbol}}"),
+            prom(f'exchange_symbol:trader_market_data_staleness:seconds{sel("exchange", "symbol")}',
+                 "market data {{trader}} {{exchange}} {{symbol}}"),
+        ], SECONDS, w=12, alerts=("TraderStrategyNotEvaluating",),
+            right=[prom(f"account:trader_may_trade:bool{ACCOUNT}", "may trade {{trader}} {{account}}")],
+            limits=[limit("trader:strategy_evaluation_staleness_limit:seconds"),
+                    limit("trader:market_data_staleness_limit:seconds", "market data fresh below", "orange")],
+            description="Age of each strategy's last evaluation (a bar sampled) per symbol, and of the symbol's "
+                        "market data. The alert fires when a strategy's line passes the red one while the market "
+                        "data stays under the orange one and the account may trade (right axis: 1 = neither "
+                        "halted nor paused)."),
+        timeseries(14, "Time since each strategy's last order", [
+            prom(f'account_strategy:trader_strategy_order_staleness:seconds{STRATEGY}', "{{trader}} {{strategy}}"),
+            prom(f'min by (trader) (exchange_symbol:trader_market_data_staleness:seconds{sel("exchange", "symbol")})',
+                 "freshest market data {{trader}}"),
+        ], SECONDS, w=12, alerts=("TraderStrategyNoOrders",),
+            right=[prom(f"account:trader_may_trade:bool{ACCOUNT}", "may trade {{trader}} {{account}}")],
+            limits=[limit("trader:strategy_no_order_limit:seconds"),
+                    limit("trader:market_data_staleness_limit:seconds", "market data fresh below", "orange")],
+            description="Age of each strategy's last order (entry or exit), counted from the start before the "
+                        "first. The alert fires past the red line while some market data of the trader is under "
+                        "the orange line and the account may trade (right axis)."),
     ],
 )

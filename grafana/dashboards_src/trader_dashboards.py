@@ -67,12 +67,14 @@ _LIMIT_REF_IDS = "XYZ"  # threshold series come last so their refIds never colli
 
 
 def sel(*variables: str, **exact: str) -> str:
-    """A label selector narrowed by dashboard variables, plus exact matchers.
+    """A label selector narrowed by dashboard variables, plus exact matchers. Always by the
+    ``trader`` variable too: with several traders on one Prometheus (prometheus/README.md
+    "Several traders") a panel shows the chosen ones, each series named by its trader.
 
     >>> sel("account", "exchange", status="rejected")
-    '{account=~"$account",exchange=~"$exchange",status="rejected"}'
+    '{trader=~"$trader",account=~"$account",exchange=~"$exchange",status="rejected"}'
     """
-    matchers = [f'{name}=~"${name}"' for name in variables]
+    matchers = [f'{name}=~"${name}"' for name in ("trader", *variables)]
     matchers += [f'{name}="{value}"' for name, value in exact.items()]
     return "{" + ",".join(matchers) + "}"
 
@@ -373,9 +375,10 @@ def textbox_variable(name: str, label: str, default: str = "") -> dict:
 
 
 def standard_variables() -> list[dict]:
-    """account, exchange, symbol and strategy, each narrowed by the ones before it."""
+    """trader, account, exchange, symbol and strategy, each narrowed by the ones before it."""
     return [
-        query_variable("account", "Account", "label_values(trader_equity_usdt, account)"),
+        query_variable("trader", "Trader", "label_values(trader_build_info, trader)"),
+        query_variable("account", "Account", 'label_values(trader_equity_usdt{trader=~"$trader"}, account)'),
         query_variable("exchange", "Exchange", "label_values(trader_feed_up, exchange)"),
         query_variable("symbol", "Symbol",
                        'label_values(trader_feed_last_message_timestamp_seconds{exchange=~"$exchange"}, symbol)'),

@@ -66,7 +66,7 @@ def test_crash_drill_reaches_every_channel(start_trader, start_prometheus, start
             alertmanager = start_alertmanager(rendered.config_text, files=rendered.files)
             trader = start_trader("--feed", "sim", "--drill", "crash", "--drill-delay", str(DRILL_DELAY_SECONDS),
                                   "--seed", "7")
-            start_prometheus(*stack_config([f"127.0.0.1:{trader.port}"],
+            start_prometheus(*stack_config({"trader": f"127.0.0.1:{trader.port}"},
                                            alertmanager=alertmanager.url.removeprefix("http://")))
 
             discord = fakes.discord.wait_for(_mentions(ALERT), timeout=DELIVERY_TIMEOUT_SECONDS)[0]
@@ -81,14 +81,14 @@ def test_crash_drill_reaches_every_channel(start_trader, start_prometheus, start
                 print(f"{ALERT} on {channel}: {at - drill_start:5.1f} s after the drill started")
 
             embed = discord_embed(discord)
-            assert "CRITICAL" in embed["title"] and ALERT in embed["title"] and "main" in embed["title"]
+            assert "CRITICAL" in embed["title"] and ALERT in embed["title"] and "· trader · main" in embed["title"]
             assert embed["color"] == "#E01E3C"
             assert "main: drawdown" in embed["description"] and "% above the 10% limit" in embed["description"]
             assert "docs/runbooks/TraderDrawdownHigh.md" in embed["description"]
             assert "http://grafana.test:3000/d/trader-risk?viewPanel=1" in embed["description"]
 
             body = sms.form["Body"]
-            assert body.startswith(f"CRITICAL {ALERT} main: main: drawdown") and len(body) <= 160
+            assert body.startswith(f"CRITICAL {ALERT} trader main: main: drawdown") and len(body) <= 160
             assert sms.form["To"] == "+15550001111"
 
             assert mail["Subject"].startswith("[FIRING:") and f"CRITICAL {ALERT}" in mail["Subject"]

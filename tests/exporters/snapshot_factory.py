@@ -119,13 +119,17 @@ def scaled_snapshot(exchanges=("binance", "bybit", "okx"), symbols_per_exchange=
         for endpoint in ("order", "cancel", "depth_snapshot"):
             for status in ("ok", "error"):
                 api[(exchange, endpoint, status)] = 5 if status == "ok" else 0
+    # Both strategies evaluate every market (the heartbeat's A*S*M series) and have placed an order.
+    heartbeat = {(m.exchange, m.symbol): NOW - 1.0 for m in markets}
+    strategies = tuple(replace(s, last_evaluation_ts=heartbeat, last_order_ts=NOW - 30.0) for s in account().strategies)
     traded = account(positions=positions, orders={("binance", "SYM00USDT", "buy", "filled"): 3},
-                     orders_by_type={("binance", "market", "filled"): 3}, volume_usdt={("binance", "SYM00USDT"): 300.0})
+                     orders_by_type={("binance", "market", "filled"): 3}, volume_usdt={("binance", "SYM00USDT"): 300.0},
+                     strategies=strategies)
     # The account watched on an exchange, whose requests fail for each of the bounded reasons.
     errors = {(e, endpoint, reason): 0 for e, endpoint, _ in api for reason in API_ERROR_REASONS}
     return full_snapshot(accounts=(traded,), feeds=tuple(feeds), markets=tuple(markets),
                          api_requests=api, drills={"crash": False, "feed-outage": False, "api-errors": False,
-                                                   "latency": False},
+                                                   "latency": False, "strategy-stall": False},
                          api_errors=errors, account_watch=(watch(),))
 
 

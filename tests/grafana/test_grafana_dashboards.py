@@ -17,7 +17,7 @@ from tests.grafana.grafana_dashboards_support import (
 )
 
 ALLOWED_PANEL_TYPES = {"timeseries", "stat", "gauge", "bargauge", "table", "heatmap", "logs", "alertlist", "text"}
-STANDARD_VARIABLES = {"account", "exchange", "symbol", "strategy"}
+STANDARD_VARIABLES = {"trader", "account", "exchange", "symbol", "strategy"}
 DASHBOARD_URL = re.compile(r"^/d/(?P<uid>[\w-]+)\?viewPanel=(?P<panel>\d+)$")
 
 DASHBOARDS = dashboards()

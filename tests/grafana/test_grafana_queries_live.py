@@ -34,7 +34,8 @@ global:
 rule_files: ["rules/*.yml"]
 scrape_configs:
   - job_name: trader
-    static_configs: [{{targets: ["{trader}"]}}]
+    # As prometheus/prometheus.yml: the target carries the trader's name (the dashboards' $trader).
+    static_configs: [{{targets: ["{trader}"], labels: {{trader: trader}}}}]
 {extra}"""
 SELF_SCRAPE = """  - job_name: prometheus
     static_configs: [{{targets: ["127.0.0.1:{port}"]}}]

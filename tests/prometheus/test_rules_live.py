@@ -1,6 +1,6 @@
 """The rules against the real trader and a real Prometheus.
 
-One run (about 4-5 minutes): four sim traders, one per drill, and two replays of the calm
+One run (about 4-5 minutes): five sim traders, one per drill, and two replays of the calm
 2024 Binance recordings, all scraped by one Prometheus loaded with prometheus/rules/. It checks
 that
 - every metric a rule (or an alert's annotation) reads is in the trader's output;
@@ -32,7 +32,8 @@ REPLAYS = {"replay_btc": recording("binance-usdm-btcusdt-20240808.jsonl.gz"),
 # drill -> (account, exchange). Exchange-level rules (API errors, latencies) sum over traders on
 # one exchange, so the drills read by exchange get an exchange of their own.
 DRILLS = {"crash": ("crash", "binance"), "feed-outage": ("feed_outage", "binance"),
-          "api-errors": ("api_errors", "bybit"), "latency": ("latency", "okx")}
+          "api-errors": ("api_errors", "bybit"), "latency": ("latency", "okx"),
+          "strategy-stall": ("strategy_stall", "binance")}
 DRILL_DELAY_SECONDS = 30  # a healthy baseline of six scrapes before the failure
 TIMEOUT_SECONDS = 330
 # Series of other jobs (Prometheus, Alertmanager, the SMS relay) or made by Prometheus itself.

@@ -67,11 +67,13 @@ class PrometheusServer:
         self.process.stop()
 
 
-def stack_config(trader_targets: list[str], alertmanager: str | None = None) -> tuple[str, dict[str, Path]]:
+def stack_config(trader_targets: list[str] | dict[str, str], alertmanager: str | None = None) -> tuple[str, dict[str, Path]]:
     """The committed ``prometheus/prometheus.yml`` and rules, pointed at a test's traders.
 
     Returns ``(config_yaml, files)`` for ``start_prometheus``: the trader job (with its committed
-    intervals) scrapes ``trader_targets``, the rules are the committed rule files, and alerts go to
+    intervals and relabelling) scrapes ``trader_targets`` (a list: each trader is named after its
+    address; a dict: trader name -> target, given as the ``trader`` label as prometheus.yml does),
+    the rules are the committed rule files, and alerts go to
     ``alertmanager`` ("127.0.0.1:port") or nowhere. The other jobs name compose services that a
     test does not run, so they are left out.
     """
@@ -81,7 +83,11 @@ def stack_config(trader_targets: list[str], alertmanager: str | None = None) -> 
 
     config = yaml.safe_load((REPO_ROOT / "prometheus" / "prometheus.yml").read_text())
     trader_job = next(job for job in config["scrape_configs"] if job["job_name"] == "trader")
-    trader_job["static_configs"] = [{"targets": trader_targets}]
+    if isinstance(trader_targets, dict):
+        trader_job["static_configs"] = [{"targets": [target], "labels": {"trader": name}}
+                                        for name, target in trader_targets.items()]
+    else:
+        trader_job["static_configs"] = [{"targets": list(trader_targets)}]
     config["scrape_configs"] = [trader_job]
     config["rule_files"] = ["rules/*.yml"]
     if alertmanager:

@@ -31,6 +31,7 @@ def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     ("accounts:\n  - {name: a}\n  - {name: a}\n", "config: accounts[1].name = 'a': expected a name no other account uses"),
     ("accounts:\n  - strategies: [{type: breakout}]\n",
      "config: accounts[0].strategies[0].type = 'breakout': expected one of momentum, mean_reversion"),
+    ("name: Trader One\n", "config: name = 'Trader One': expected 1-63 characters from a-z, 0-9"),
 ])
 def test_bad_config_is_one_line_naming_key_value_and_expectation(tmp_path, yaml_text, expected):
     config = tmp_path / "bad.yml"
@@ -50,6 +51,7 @@ def test_bad_config_is_one_line_naming_key_value_and_expectation(tmp_path, yaml_
     (["--feed", "live", "--symbols", "9"], "--symbols = 9: expected at most 8 with --feed live"),
     (["--drill", "crash"], "--drill = 'crash': expected --feed sim"),
     (["--config", "/nonexistent/trader.yml"], "--config = '/nonexistent/trader.yml': expected a readable YAML file"),
+    (["--feed", "sim", "--name", "Desk_A"], "--name = 'Desk_A': expected 1-63 characters from a-z, 0-9"),
 ])
 def test_bad_flag_is_one_line_and_exit_2(args, fragment):
     result = run(*args)
@@ -94,3 +96,14 @@ def test_sim_symbols_makes_n_synthetic_markets_per_exchange(start_trader):
              "DOTUSDT", "SYM001USDT", "SYM002USDT"}  # real names first, then synthetic ones
     expected = {(e, s) for e in ("binance", "okx") for s in names}
     assert wait_until(lambda: markets() == expected, 20, "a mark price for each of the 24 simulated markets")
+
+
+def test_the_trader_name_comes_from_the_config_and_name_overrides_it(tmp_path):
+    from trader.cli import _trader_name, build_config, build_parser
+
+    config = tmp_path / "named.yml"
+    config.write_text("name: desk-a\n")
+    assert _trader_name(build_config(build_parser().parse_args(["--config", str(config), "--feed", "sim"]))) == "desk-a"
+    args = build_parser().parse_args(["--config", str(config), "--feed", "sim", "--name", "desk-b"])
+    assert _trader_name(build_config(args)) == "desk-b"
+    assert _trader_name(build_config(build_parser().parse_args(["--feed", "sim"]))) == "trader"

@@ -91,3 +91,27 @@ def test_latency_drill_makes_round_trips_slower_than_a_second():
     assert during and all(e.latency > 1.0 for e in during)
     before = [e for e in watch.of(OrderAccepted) if e.ts < trader.drill.started_at]
     assert before and all(e.latency <= 0.1 for e in before)
+
+
+def test_strategy_stall_drill_freezes_the_heartbeat_while_market_data_flows():
+    # Alive but not trading: the strategies' last evaluation stops moving, the feed does not.
+    watch = Watch()
+    trader = run_trader(FAST_SIM, 6.0, drill="strategy-stall", probe=watch)
+    later = [s for s in watch.during if s.ts >= trader.drill.started_at + 0.3]
+    assert len(later) >= 2 and watch.after
+
+    def heartbeats(snap):
+        (account,) = snap.accounts
+        return {s.name: max(s.last_evaluation_ts.values()) for s in account.strategies if s.last_evaluation_ts}
+
+    before = heartbeats(later[0])
+    assert set(before) == {"momentum", "mean_reversion"}
+    assert heartbeats(later[-1]) == before, "a stalled strategy evaluated"
+    assert all(later[-1].ts - ts >= 2.0 for ts in before.values())
+    newest = [max(m.last_message_ts for m in s.markets) for s in later]
+    assert newest[-1] - newest[0] >= 2.0, "market data stopped too: the drill must stall strategies only"
+    (account,) = later[-1].accounts
+    assert not account.trading_halted and not account.paused
+    # After the drill the heartbeat moves again.
+    assert all(heartbeats(watch.after[-1])[name] > ts for name, ts in before.items())
+    assert later[0].drills["strategy-stall"] and not watch.after[-1].drills["strategy-stall"]

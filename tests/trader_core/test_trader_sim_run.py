@@ -29,7 +29,8 @@ def test_short_sim_run_trades_every_order_type_and_status():
     assert account.var_usdt and account.sharpe_30d is None  # 50 samples at 0.2 s; Sharpe needs 7 whole days
     assert snap.feeds[0].state == "stopped" and snap.feeds[0].messages > 0  # stopped by trader.stop()
     assert {m.symbol for m in snap.markets} == {"BTCUSDT", "ETHUSDT", "SOLUSDT"}
-    assert snap.drills == {"crash": False, "feed-outage": False, "api-errors": False, "latency": False}
+    assert snap.drills == {"crash": False, "feed-outage": False, "api-errors": False, "latency": False,
+                           "strategy-stall": False}
 
 
 def test_two_accounts_trade_independently_from_config():

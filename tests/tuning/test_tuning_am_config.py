@@ -50,7 +50,7 @@ def test_children_inherit_timing_and_grouping(rendered):
     config = load_alertmanager_config(rendered.path)
     (critical_sms, *_rest) = config.route.match(LABEL_SETS[0])
     assert (critical_sms.group_wait, critical_sms.group_interval, critical_sms.repeat_interval) == (10, 120, 3600)
-    assert critical_sms.group_by == ("alertname", "account", "category")
+    assert critical_sms.group_by == ("alertname", "trader", "account", "category")
     assert critical_sms.group_labels(LABEL_SETS[0]) == (("account", "main"), ("alertname", "TraderDrawdownHigh"),
                                                         ("category", "risk"))
 

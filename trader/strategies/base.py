@@ -62,6 +62,13 @@ class Strategy:
         self.keys = list(keys)
         self._state = {key: _SymbolState(deque(maxlen=config.lookback_bars + 1)) for key in self.keys}
         self._entries = 0
+        # The heartbeat the exporters read (trader_strategy_last_*_timestamp_seconds): a strategy
+        # alive but not trading shows as a stale evaluation or a long time since its last order.
+        self._stats = context.account.stats(self.name)
+        self._stats.last_order_ts = context.clock()  # since start, until the first order
+        # Set by the strategy-stall drill: evaluation stops while market data keeps flowing, as
+        # when a strategy hangs on a lock or a slow call (trader/drills.py).
+        self.stalled = False
         context.broker.listen(self.name, self.on_order)
         for side in ("buy", "sell"):
             context.account.stats(self.name).signals.setdefault(side, 0)
@@ -80,12 +87,13 @@ class Strategy:
 
     def on_price(self, key: Key, ts: float) -> None:
         state = self._state.get(key)
-        if state is None or ts - state.last_bar_ts < self.config.bar_seconds:
+        if state is None or ts - state.last_bar_ts < self.config.bar_seconds or self.stalled:
             return
         mid = self.ctx.market.mid(*key)
         if mid is None:
             return
         state.last_bar_ts = ts
+        self._stats.last_evaluation[key] = self.ctx.clock()  # once per bar, not per message
         state.bars.append(mid)
         if len(state.bars) < state.bars.maxlen:
             return
@@ -115,6 +123,7 @@ class Strategy:
         if order is None:  # refused by a risk limit: do not ask again on every bar
             state.cooldown_until = now + self.config.entry_timeout_seconds
             return
+        self._stats.last_order_ts = now
         self._entries += 1
         state.entry = order
 
@@ -167,6 +176,7 @@ class Strategy:
                                   leverage=self.config.leverage)
             if order is not None:
                 state.exits.append(order)
+                self._stats.last_order_ts = self.ctx.clock()
 
     def _exit(self, key: Key, state: _SymbolState, why: str) -> None:
         position = self.ctx.account.positions.get(key)
@@ -179,6 +189,8 @@ class Strategy:
                                              "exchange": key[0], "symbol": key[1], "reason": why})
         state.exit_order = self.ctx.broker.submit(self.name, key[0], key[1], side, "market", abs(position.quantity),
                                                   reduce_only=True, leverage=self.config.leverage)
+        if state.exit_order is not None:
+            self._stats.last_order_ts = self.ctx.clock()
 
     # --- housekeeping -----------------------------------------------------------------------
 
