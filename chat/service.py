@@ -14,6 +14,8 @@ import signal
 import sys
 from typing import Mapping
 
+from aiohttp import web
+
 from stacklog import configure_logging
 
 from .acks import run_ack_watcher
@@ -25,6 +27,9 @@ __all__ = ["main", "run", "Redactor"]
 
 _log = logging.getLogger("chat")
 RESTART_SECONDS = 10.0  # a failed transport is tried again after this; the other one is unaffected
+# Compose's health check asks GET /healthz here. Bound to 127.0.0.1 inside the container: the
+# service takes no inbound traffic (Telegram by long polling, Discord over its gateway).
+HEALTH_ADDRESS = ("127.0.0.1", 9120)
 
 
 class Redactor(logging.Filter):
@@ -80,6 +85,23 @@ async def _keep_running(transport, stopping: asyncio.Event) -> None:
             pass
 
 
+async def _serve_health(transports: list) -> web.AppRunner | None:
+    async def healthz(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "transports": [t.name for t in transports]})
+
+    app = web.Application()
+    app.router.add_get("/healthz", healthz)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, *HEALTH_ADDRESS).start()
+    except OSError as error:  # a second instance on one host (tests): the chat still runs
+        _log.warning("health endpoint not served", extra={"port": HEALTH_ADDRESS[1], "error": str(error)})
+        await runner.cleanup()
+        return None
+    return runner
+
+
 async def run(settings: Settings, stopping: asyncio.Event | None = None) -> None:
     stopping = stopping or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -99,15 +121,19 @@ async def run(settings: Settings, stopping: asyncio.Event | None = None) -> None
         "prometheus": settings.prometheus_url, "alertmanager": settings.alertmanager_url,
         "trader": settings.trader_url})
     tasks = [asyncio.create_task(_keep_running(t, stopping), name=t.name) for t in transports]
-    tasks.append(asyncio.create_task(run_ack_watcher(alertmanager, settings.ack_check_seconds), name="acks"))
+    helpers = [asyncio.create_task(run_ack_watcher(alertmanager, settings.ack_check_seconds), name="acks")]
+    health = await _serve_health(transports)
     try:
         await stopping.wait()
-        await asyncio.wait(tasks[:-1], timeout=15)
+        if tasks:
+            await asyncio.wait(tasks, timeout=15)
     finally:
-        for task in tasks:
+        for task in tasks + helpers:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, *helpers, return_exceptions=True)
         await http.close()
+        if health is not None:
+            await health.cleanup()
         _log.info("chat service stopped")
 
 

@@ -28,8 +28,9 @@ class Settings:
     telegram_api_url: str
     discord_token: str | None
     discord_channels: frozenset[int]
-    discord_api_url: str | None  # a stand-in's REST base (tests); None: Discord itself
-    discord_gateway_url: str | None
+    # Another Discord API (a test's stand-in); None: Discord itself. The gateway's address comes
+    # from that API's GET /gateway/bot, as Discord documents, so one URL moves both.
+    discord_api_url: str | None
     operators: frozenset[str]  # "telegram:42", "discord:9", or a bare id for either
     prometheus_url: str
     alertmanager_url: str
@@ -87,12 +88,12 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         telegram_token=telegram, telegram_chats=chats,
         telegram_api_url=_url(env, "TELEGRAM_API_URL", "https://api.telegram.org"),
         discord_token=discord, discord_channels=channels,
-        discord_api_url=_url(env, "DISCORD_API_URL", None), discord_gateway_url=_url(env, "DISCORD_GATEWAY_URL", None),
+        discord_api_url=_url(env, "DISCORD_API_URL", None),
         operators=operators,
         prometheus_url=_url(env, "PROMETHEUS_URL", "http://prometheus:9090"),
         alertmanager_url=_url(env, "ALERTMANAGER_URL", "http://alertmanager:9093"),
         trader_url=_url(env, "TRADER_URL", "http://trader:8000"),
-        control_token_file=(env.get("TRADER_CONTROL_TOKEN_FILE") or "/state/control-token").strip(),
+        control_token_file=(env.get("TRADER_CONTROL_TOKEN_FILE") or "/data/state/control-token").strip(),
         reports_url=_url(env, "REPORTS_URL", None),
         account=(env.get("CHAT_ACCOUNT") or "main").strip(),
         ack_check_seconds=ack_seconds,

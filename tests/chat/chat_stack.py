@@ -89,7 +89,7 @@ class ChatStack:
         return {**self.telegram.env(), "CHAT_OPERATORS": str(OPERATOR), "PROMETHEUS_URL": self.prometheus.url,
                 "ALERTMANAGER_URL": self.alertmanager.url, "TRADER_URL": self.trader.base_url,
                 "TRADER_CONTROL_TOKEN_FILE": str(self.token_file), "CHAT_ACK_CHECK_SECONDS": "1",
-                "DISCORD_BOT_TOKEN": "", **extra}
+                **extra}
 
 
 def _hostport(url: str) -> str:
