@@ -18,7 +18,7 @@ import requests
 
 from tests.alertmanager.am_fakes import FakeReceivers, start_receivers
 from tests.alertmanager.am_stack import FAST_TIMING, render_config
-from tests.chat.standins import OPERATOR, TelegramBot
+from tests.chat.standins import DISCORD_OPERATOR, OPERATOR, DiscordBot, TelegramBot
 from tests.doctor.doctor_stack import FAST_RESEND, prometheus_config
 from tests.reports.standins import Received
 from tests.support.alertmanager import AlertmanagerServer
@@ -44,7 +44,8 @@ accounts:
 class ChatProcess:
     """``python -m chat`` with ``env``; ready once it polls the Telegram stand-in."""
 
-    def __init__(self, workdir: Path, env: dict[str, str], telegram: TelegramBot | None) -> None:
+    def __init__(self, workdir: Path, env: dict[str, str], telegram: TelegramBot | None,
+                 discord: DiscordBot | None = None) -> None:
         self.process = ManagedProcess("chat", [sys.executable, "-m", "chat"], workdir / "chat.log", cwd=REPO_ROOT,
                                       env=env)
         if telegram is not None:
@@ -54,6 +55,9 @@ class ChatProcess:
                 return telegram.polls > 0
 
             wait_until(polling, 30, "the chat service polling Telegram")
+        if discord is not None:
+            wait_until(lambda: discord.connected or self.process.poll() is not None, 30,
+                       "the chat service on the Discord gateway")
 
     def log_text(self) -> str:
         return self.process.log_text()
@@ -72,6 +76,7 @@ class ChatStack:
     telegram: TelegramBot
     chat: ChatProcess
     token_file: Path
+    discord: DiscordBot | None = None
 
     def ask(self, user: int, text: str, predicate: Callable[[Received], bool] = lambda r: True,
             method: str = "sendMessage", timeout: float = 30) -> Received:
@@ -86,7 +91,9 @@ class ChatStack:
         return wait_until(answered, timeout, f"a {method} answering {text!r}")
 
     def chat_env(self, **extra: str) -> dict[str, str]:
-        return {**self.telegram.env(), "CHAT_OPERATORS": str(OPERATOR), "PROMETHEUS_URL": self.prometheus.url,
+        discord = self.discord.env() if self.discord is not None else {"DISCORD_BOT_TOKEN": ""}
+        return {**self.telegram.env(), **discord, "CHAT_OPERATORS": f"{OPERATOR},discord:{DISCORD_OPERATOR}",
+                "PROMETHEUS_URL": self.prometheus.url,
                 "ALERTMANAGER_URL": self.alertmanager.url, "TRADER_URL": self.trader.base_url,
                 "TRADER_CONTROL_TOKEN_FILE": str(self.token_file), "CHAT_ACK_CHECK_SECONDS": "1",
                 **extra}
@@ -97,7 +104,7 @@ def _hostport(url: str) -> str:
 
 
 @contextmanager
-def start_chat_stack(workdir: Path) -> Iterator[ChatStack]:
+def start_chat_stack(workdir: Path, with_discord: bool = False) -> Iterator[ChatStack]:
     with ExitStack() as cleanup:
         config = workdir / "trader.yml"
         workdir.mkdir(parents=True, exist_ok=True)
@@ -114,9 +121,10 @@ def start_chat_stack(workdir: Path) -> Iterator[ChatStack]:
         cleanup.callback(prometheus.stop)
         telegram = cleanup.enter_context(TelegramBot())
         token_file = workdir / "trader" / "state" / "control-token"
-        stack = ChatStack(workdir, trader, fakes, alertmanager, prometheus, telegram, None, token_file)
+        discord = cleanup.enter_context(DiscordBot()) if with_discord else None
+        stack = ChatStack(workdir, trader, fakes, alertmanager, prometheus, telegram, None, token_file, discord)
         wait_until(lambda: requests.get(f"{prometheus.url}/api/v1/query", params={"query": "trader_equity_usdt"},
                                         timeout=5).json()["data"]["result"], 60, "the trader's equity in Prometheus")
-        stack.chat = ChatProcess(workdir / "chat", stack.chat_env(), telegram)
+        stack.chat = ChatProcess(workdir / "chat", stack.chat_env(), telegram, discord)
         cleanup.callback(stack.chat.stop)
         yield stack

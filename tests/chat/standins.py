@@ -175,3 +175,223 @@ class TelegramBot(TelegramStandIn):
                 await asyncio.wait_for(self._arrived.wait(), max(0.01, deadline - time.monotonic()))
             except asyncio.TimeoutError:
                 pass
+
+
+# --- Discord: REST and the gateway ----------------------------------------------------------
+
+DISCORD_BOT_TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GTest.discord-chat-bot-token-for-tests"
+DISCORD_CHANNEL = 323456789012345678
+DISCORD_STRANGER_CHANNEL = 323456789012345999
+DISCORD_OPERATOR, DISCORD_VIEWER = 423456789012345678, 523456789012345678
+DISCORD_APPLICATION = 623456789012345678
+
+
+def _discord_user(user_id: int, bot: bool = False) -> dict:
+    # https://discord.com/developers/docs/resources/user#user-object
+    return {"id": str(user_id), "username": f"user{user_id % 1000}", "discriminator": "0", "global_name": None,
+            "avatar": None, "bot": bot, "public_flags": 0}
+
+
+class DiscordBot:
+    """Discord's REST API and gateway, as a bot sees them, on 127.0.0.1:
+
+    - REST (https://discord.com/developers/docs/reference): ``GET /api/v10/users/@me`` (the bot's
+      user, how discord.py logs in), ``GET /api/v10/gateway/bot``
+      (https://discord.com/developers/docs/events/gateway#get-gateway-bot: url, shards,
+      session_start_limit), ``POST /api/v10/channels/<id>/messages``
+      (https://discord.com/developers/docs/resources/message#create-message: JSON, or multipart
+      with ``payload_json`` and ``files[n]``; answers the Message object; content over 2000
+      characters or embeds over their limits refused with 400 / code 50035), and
+      ``POST /api/v10/interactions/<id>/<token>/callback?with_response=1``
+      (https://discord.com/developers/docs/interactions/receiving-and-responding#create-interaction-response:
+      answers an interaction callback response object, ``interaction`` + ``resource``). Every request
+      needs ``Authorization: Bot <token>`` (the callback is authorised by its token instead).
+    - The gateway (https://discord.com/developers/docs/events/gateway): a websocket at ``/gateway``;
+      Hello (op 10) first, Identify (op 2) answered with the READY dispatch, Heartbeat (op 1) with
+      Heartbeat ACK (op 11); then the test's events as dispatches (op 0): MESSAGE_CREATE and
+      INTERACTION_CREATE (a button press: type 3, component_type 2, ``custom_id``), in JSON text
+      frames, which discord.py reads as it reads Discord's uncompressed ones.
+    """
+
+    def __init__(self, token: str = DISCORD_BOT_TOKEN) -> None:
+        from tests.reports.standins import _Server, embed_problems
+
+        self.token = token
+        self._embed_problems = embed_problems
+        self.identified: list[dict] = []
+        self.sent: list[dict] = []  # messages the bot created: the JSON payload, and "files"
+        self.callbacks: list[dict] = []  # interaction responses: the JSON payload
+        self.refused: list[tuple[str, int, str]] = []
+        self.messages: dict[int, dict] = {}
+        self._ids = itertools.count(723456789012345678)
+        self._seq = itertools.count(2)
+        self._sockets: list[web.WebSocketResponse] = []
+        app = web.Application()
+        app.router.add_get("/api/v10/users/@me", self._me)
+        app.router.add_get("/api/v10/oauth2/applications/@me", self._application)
+        app.router.add_get("/api/v10/gateway/bot", self._gateway_bot)
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_post("/api/v10/channels/{channel}/messages", self._create_message)
+        app.router.add_post("/api/v10/interactions/{id}/{token}/callback", self._callback)
+        self._server = _Server(app)
+        self.url = self._server.url
+        self._loop = self._server._loop
+
+    def env(self) -> dict[str, str]:
+        return {"DISCORD_BOT_TOKEN": self.token, "DISCORD_CHANNEL_ID": str(DISCORD_CHANNEL),
+                "DISCORD_API_URL": self.url}
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # --- REST -------------------------------------------------------------------------------
+
+    def _authorised(self, request: web.Request) -> bool:
+        return request.headers.get("Authorization") == f"Bot {self.token}"
+
+    def _refuse(self, what: str, status: int, message: str, code: int) -> web.Response:
+        self.refused.append((what, status, message))
+        return web.Response(body=json.dumps({"message": message, "code": code}).encode(), status=status,
+                            headers={"Content-Type": "application/json"})
+
+    @staticmethod
+    def _json(body: object) -> web.Response:
+        return web.Response(body=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+
+    async def _me(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return self._refuse("users/@me", 401, "401: Unauthorized", 0)
+        return self._json({**_discord_user(DISCORD_APPLICATION, bot=True), "verified": True, "mfa_enabled": False,
+                           "flags": 0, "locale": "en-US"})
+
+    async def _application(self, request: web.Request) -> web.Response:
+        # https://discord.com/developers/docs/resources/application#get-current-application
+        if not self._authorised(request):
+            return self._refuse("applications/@me", 401, "401: Unauthorized", 0)
+        return self._json({"id": str(DISCORD_APPLICATION), "name": "Trader chat", "icon": None,
+                           "description": "", "bot_public": False, "bot_require_code_grant": False,
+                           "owner": _discord_user(DISCORD_OPERATOR), "verify_key": "0" * 64, "flags": 0,
+                           "team": None, "summary": ""})
+
+    async def _gateway_bot(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return self._refuse("gateway/bot", 401, "401: Unauthorized", 0)
+        ws = self.url.replace("http://", "ws://") + "/gateway"
+        return self._json({"url": ws, "shards": 1, "session_start_limit": {
+            "total": 1000, "remaining": 999, "reset_after": 14400000, "max_concurrency": 1}})
+
+    def _message(self, channel: int, author: dict, content: str, **extra) -> dict:
+        # https://discord.com/developers/docs/resources/message#message-object
+        return {"id": str(next(self._ids)), "type": 0, "channel_id": str(channel), "author": author,
+                "content": content, "timestamp": "2026-05-11T00:05:00.000000+00:00", "edited_timestamp": None,
+                "tts": False, "mention_everyone": False, "mentions": [], "mention_roles": [], "attachments": [],
+                "embeds": [], "pinned": False, "flags": 0, "components": [], **extra}
+
+    async def _create_message(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return self._refuse("create message", 401, "401: Unauthorized", 0)
+        item = await _read(request)
+        payload = item.payload
+        problems = [p for embed in payload.get("embeds", []) for p in self._embed_problems(embed)]
+        if len(payload.get("content", "")) > 2000:
+            problems.append("content over 2000")
+        if not payload.get("content") and not payload.get("embeds"):
+            problems.append("empty message")
+        if problems:
+            return self._refuse("create message: " + "; ".join(problems), 400, "Invalid Form Body", 50035)
+        channel = int(request.match_info["channel"])
+        message = self._message(channel, _discord_user(DISCORD_APPLICATION, bot=True), payload.get("content", ""),
+                                embeds=payload.get("embeds", []), components=payload.get("components", []))
+        self.messages[int(message["id"])] = message
+        self.sent.append({**payload, "files": list(item.files), "id": message["id"], "channel_id": channel})
+        return self._json(message)
+
+    async def _callback(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        pending = getattr(self, "_pending", {})
+        interaction = pending.get(request.match_info["id"])
+        if interaction is None or interaction["token"] != request.match_info["token"]:
+            return self._refuse("callback", 401, "Invalid interaction application command", 10062)
+        data = body.get("data") or {}
+        if len(data.get("content", "") or "") > 2000:
+            return self._refuse("callback: content over 2000", 400, "Invalid Form Body", 50035)
+        self.callbacks.append(body)
+        message = interaction["message"]
+        if body["type"] == 7:  # UPDATE_MESSAGE: the component's message, edited
+            message = {**message, "content": data.get("content", message["content"]),
+                       "components": data.get("components", [])}
+            self.messages[int(message["id"])] = message
+        elif body["type"] == 4:
+            message = self._message(int(interaction["channel_id"]), _discord_user(DISCORD_APPLICATION, bot=True),
+                                    data.get("content", ""), flags=data.get("flags", 0))
+        return self._json({"interaction": {"id": interaction["id"], "type": 3, "response_message_id": message["id"],
+                                           "response_message_loading": False,
+                                           "response_message_ephemeral": bool(data.get("flags", 0) & 64)},
+                           "resource": {"type": body["type"], "message": message}})
+
+    # --- the gateway ------------------------------------------------------------------------
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 41250}, "s": None, "t": None}))
+        async for frame in ws:
+            if frame.type != web.WSMsgType.TEXT:
+                continue
+            message = json.loads(frame.data)
+            if message["op"] == 1:
+                await ws.send_str(json.dumps({"op": 11, "d": None, "s": None, "t": None}))
+            elif message["op"] == 2:
+                if message["d"].get("token") != self.token:
+                    await ws.close(code=4004, message=b"Authentication failed.")
+                    break
+                self.identified.append(message["d"])
+                ready = {"v": 10, "user": {**_discord_user(DISCORD_APPLICATION, bot=True), "verified": True,
+                                           "mfa_enabled": False, "flags": 0},
+                         "guilds": [], "session_id": "chat-test-session", "shard": [0, 1],
+                         "resume_gateway_url": self.url.replace("http://", "ws://") + "/gateway",
+                         "application": {"id": str(DISCORD_APPLICATION), "flags": 0}}
+                await ws.send_str(json.dumps({"op": 0, "t": "READY", "s": 1, "d": ready}))
+                self._sockets.append(ws)
+        if ws in self._sockets:
+            self._sockets.remove(ws)
+        return ws
+
+    @property
+    def connected(self) -> bool:
+        return bool(self._sockets)
+
+    def _dispatch(self, event: str, data: dict) -> None:
+        async def send() -> None:
+            for ws in list(self._sockets):
+                await ws.send_str(json.dumps({"op": 0, "t": event, "s": next(self._seq), "d": data}))
+
+        asyncio.run_coroutine_threadsafe(send(), self._loop).result(5)
+
+    def say(self, user: int, content: str, channel: int = DISCORD_CHANNEL) -> None:
+        """A user posts ``content`` in ``channel`` (a DM channel: no guild to set up)."""
+        self._dispatch("MESSAGE_CREATE", self._message(channel, _discord_user(user), content))
+
+    def press(self, user: int, message_id: str, custom_id: str) -> str:
+        """A user presses the button ``custom_id`` on the bot's message ``message_id``."""
+        message = self.messages[int(message_id)]
+        interaction_id = str(next(self._ids))
+        interaction = {
+            "id": interaction_id, "application_id": str(DISCORD_APPLICATION), "type": 3, "token": f"tok-{interaction_id}",
+            "version": 1, "data": {"custom_id": custom_id, "component_type": 2},
+            "channel_id": message["channel_id"],
+            "channel": {"id": message["channel_id"], "type": 1, "recipients": [_discord_user(user)],
+                        "last_message_id": None},
+            "user": _discord_user(user), "message": message, "app_permissions": "0", "locale": "en-US",
+            "entitlements": [], "authorizing_integration_owners": {}, "context": 1,
+            "attachment_size_limit": 10485760,
+        }
+        self._pending = {**getattr(self, "_pending", {}), interaction_id: interaction}
+        self._dispatch("INTERACTION_CREATE", interaction)
+        return interaction_id
