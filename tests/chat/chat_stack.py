@@ -22,6 +22,7 @@ from tests.chat.standins import DISCORD_OPERATOR, OPERATOR, DiscordBot, Telegram
 from tests.doctor.doctor_stack import FAST_RESEND, prometheus_config
 from tests.reports.standins import Received
 from tests.support.alertmanager import AlertmanagerServer
+from tests.support.ports import free_port
 from tests.support.processes import ManagedProcess, wait_until
 from tests.support.prometheus import PrometheusServer
 from tests.support.trader import REPO_ROOT, TraderProcess
@@ -77,6 +78,7 @@ class ChatStack:
     chat: ChatProcess
     token_file: Path
     discord: DiscordBot | None = None
+    reports_url: str = ""
 
     def ask(self, user: int, text: str, predicate: Callable[[Received], bool] = lambda r: True,
             method: str = "sendMessage", timeout: float = 30) -> Received:
@@ -96,6 +98,7 @@ class ChatStack:
                 "PROMETHEUS_URL": self.prometheus.url,
                 "ALERTMANAGER_URL": self.alertmanager.url, "TRADER_URL": self.trader.base_url,
                 "TRADER_CONTROL_TOKEN_FILE": str(self.token_file), "CHAT_ACK_CHECK_SECONDS": "1",
+                "REPORTS_URL": self.reports_url,
                 **extra}
 
 
@@ -122,7 +125,17 @@ def start_chat_stack(workdir: Path, with_discord: bool = False) -> Iterator[Chat
         telegram = cleanup.enter_context(TelegramBot())
         token_file = workdir / "trader" / "state" / "control-token"
         discord = cleanup.enter_context(DiscordBot()) if with_discord else None
-        stack = ChatStack(workdir, trader, fakes, alertmanager, prometheus, telegram, None, token_file, discord)
+        # The real reports service on the trader's journal (no channel: it only serves reports).
+        reports_port = free_port()
+        reports = ManagedProcess("reports", [
+            sys.executable, "-m", "reports", "--state-dir", str(workdir / "trader" / "state"),
+            "--prometheus", prometheus.url, "--data-dir", str(workdir / "reports"), "--port", str(reports_port)],
+            workdir / "reports.log", cwd=REPO_ROOT,
+            env={"TELEGRAM_BOT_TOKEN": "", "DISCORD_WEBHOOK_URL": "", "SMTP_SMARTHOST": ""})
+        cleanup.callback(reports.stop)
+        reports.wait_ready(f"http://127.0.0.1:{reports_port}/healthz")
+        stack = ChatStack(workdir, trader, fakes, alertmanager, prometheus, telegram, None, token_file, discord,
+                          f"http://127.0.0.1:{reports_port}")
         wait_until(lambda: requests.get(f"{prometheus.url}/api/v1/query", params={"query": "trader_equity_usdt"},
                                         timeout=5).json()["data"]["result"], 60, "the trader's equity in Prometheus")
         stack.chat = ChatProcess(workdir / "chat", stack.chat_env(), telegram, discord)

@@ -227,6 +227,23 @@ def test_close_from_chat_and_replies_within_limits_when_long(stack):
     assert text_of(down).splitlines()[1] .startswith("Alertmanager is unreachable")
 
 
+def test_report_on_demand_comes_as_a_chart_and_its_figures(stack):
+    # the journal holds trades within seconds (2-s holds); the report is the real reports service's
+    before = len(stack.telegram.received)
+    stack.telegram.say(VIEWER, "/report day")
+    photo = wait_until(lambda: [r for r in stack.telegram.received[before:] if r.method == "sendPhoto"], 60,
+                       "the report's chart")[0]
+    name, png = photo.files["photo"]
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    assert len(telegram_visible_text(photo.fields["caption"])) <= 1024
+    details = wait_until(lambda: [r for r in stack.telegram.sent()[len(stack.telegram.sent()) - 5:]
+                                  if "main" in text_of(r) and "Equity" in text_of(r)], 30, "the report's figures")
+    for item in details:
+        within_limits(item)
+    assert "Unavailable" not in text_of(stack.ask(VIEWER, "/report week", lambda r: "main" in text_of(r)
+                                                   or "Unavailable" in text_of(r)))
+
+
 def test_tokens_never_in_logs_or_replies(stack):
     log = stack.chat.log_text()
     control_token = stack.token_file.read_text()
