@@ -343,7 +343,8 @@ class Brain:
     # --- trader actions -----------------------------------------------------------------------
 
     async def _act(self, asker: Asker, account: str, action: str, **fields) -> tuple[int, dict]:
-        return await self.trader.post(f"accounts/{account}/{action}", {"actor": asker.actor, **fields})
+        # the journal's actor vocabulary (docs/journal.md): chat:<platform>:<user id>
+        return await self.trader.post(f"accounts/{account}/{action}", {"actor": f"chat:{asker.actor}", **fields})
 
     async def _cmd_pause(self, asker: Asker, args: list[str]) -> list[Reply]:
         if len(args) > 1:

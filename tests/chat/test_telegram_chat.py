@@ -6,7 +6,7 @@ One stack for the module (starting it takes ~10 s); every case uses its own aler
 
 from __future__ import annotations
 
-import time
+import sqlite3
 
 import pytest
 import requests
@@ -191,12 +191,22 @@ def test_pause_from_chat_stops_new_entries_in_the_real_trader_and_resume_trades_
                "entries refused while paused")
     assert scraped("trader_open_positions", account="main") == 0
     status = text_of(stack.ask(VIEWER, "/status", lambda r: "Status" in text_of(r)))
-    assert f"paused by telegram:{OPERATOR}" in status
+    assert f"paused by chat:telegram:{OPERATOR}" in status
     resumed = stack.ask(OPERATOR, "/resume", lambda r: "resumed" in text_of(r))
     assert "trading again" in text_of(resumed)
     wait_until(lambda: scraped("trader_open_positions", account="main") >= 1, 60, "a new entry after resume")
     # the trader logged and journaled who asked
-    assert f'"actor": "telegram:{OPERATOR}"' in "\n".join(stack.trader.log_lines())
+    assert f'"actor": "chat:telegram:{OPERATOR}"' in "\n".join(stack.trader.log_lines())
+
+    def journaled() -> set:
+        conn = sqlite3.connect(f"file:{stack.workdir / 'trader' / 'state' / 'journal.sqlite3'}?mode=ro", uri=True)
+        try:
+            return {r[0] for r in conn.execute("SELECT action FROM actions WHERE actor = ?",
+                                               (f"chat:telegram:{OPERATOR}",))}
+        finally:
+            conn.close()
+
+    wait_until(lambda: {"pause", "resume"} <= journaled(), 10, "pause and resume in the journal, with who asked")
 
 
 def test_close_from_chat_and_replies_within_limits_when_long(stack):
