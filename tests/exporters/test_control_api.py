@@ -177,3 +177,14 @@ def test_exchange_accounts_are_read_only_and_a_halt_needs_confirmation(tmp_path)
     assert main.halted_drawdown
     status, answer = call("POST", "/main/resume", b'{"actor": "telegram:1", "confirm": true}')
     assert status == 200 and answer["lifted"] == ["max_drawdown"] and not main.trading_halted
+
+
+def test_the_token_is_made_once_and_kept_across_restarts(tmp_path):
+    from exporters.control_api import load_or_create_token
+
+    token, path = load_or_create_token(tmp_path / "state")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and len(token) >= 40
+    again, _ = load_or_create_token(tmp_path / "state")
+    assert again == token
+    other, _ = load_or_create_token(tmp_path / "other")
+    assert other != token
