@@ -57,6 +57,8 @@ USAGE = {
     "help": "help: this list",
 }
 COMMANDS = tuple(USAGE)
+# The names seed 002's Telegram bot used, and the /start every Telegram client sends first.
+ALIASES = {"stop": "pause", "start": "help", "balances": "balance"}
 CHANGES = frozenset({"silence", "unsilence", "ack", "pause", "resume", "close", "closeall"})
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 
@@ -103,6 +105,7 @@ class Brain:
 
     async def command(self, asker: Asker, name: str, args: list[str]) -> list[Reply]:
         name = name.lower()
+        name = ALIASES.get(name, name)
         if not self.allowed_chat(asker):
             return self._refuse(asker, name, "this chat is not on the allow list")
         if name not in USAGE:

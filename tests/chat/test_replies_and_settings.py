@@ -102,3 +102,33 @@ def test_no_token_is_one_line_and_exit_2():
                          env={"PATH": "/usr/bin:/bin", "TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_CHAT_ID": "general"})
     assert bad.returncode == 2 and bad.stderr.strip() == (
         "chat: TELEGRAM_CHAT_ID = 'general': expected numeric ids, comma-separated")
+
+
+class _Trader:
+    """The control API's answers for a halted account (exporters/control_api.py's shapes)."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[str, dict]] = []
+
+    async def post(self, path: str, body: dict) -> tuple[int, dict]:
+        self.posts.append((path, body))
+        if not body.get("confirm"):
+            return 409, {"error": "account 'main' is halted by its max drawdown limit (drawdown 12.0%); resume with "
+                                  "confirm to lift the halt", "needs_confirmation": True, "halt_reason": "max_drawdown"}
+        return 200, {"account": "main", "paused": False, "halted": False, "lifted": ["max_drawdown"]}
+
+
+def test_resume_of_a_halted_account_asks_first_and_the_button_confirms():
+    settings_ = load_settings({"TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_CHAT_ID": "-100", "CHAT_OPERATORS": "7"})
+    trader = _Trader()
+    brain = Brain(settings_, None, None, trader, None)
+    operator = Asker("telegram", 7, -100)
+    asked = asyncio.run(brain.command(operator, "resume", []))[0]
+    assert asked.title == "Confirm resume" and "halted by its max drawdown limit" in asked.lines[0]
+    assert [(b.label, b.data) for b in asked.buttons] == [("Lift the halt and resume", "resume!:main")]
+    assert trader.posts == [("accounts/main/resume", {"actor": "chat:telegram:7", "confirm": False})]
+    done = asyncio.run(brain.button(operator, asked.buttons[0].data))[0]
+    assert done.title == "main resumed" and "halt lifted (max_drawdown)" in done.lines[0]
+    assert trader.posts[-1] == ("accounts/main/resume", {"actor": "chat:telegram:7", "confirm": True})
+    # seed 002's /stop is the pause
+    assert asyncio.run(brain.command(Asker("telegram", 8, -100), "stop", []))[0].refusal
