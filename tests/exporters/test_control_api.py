@@ -188,3 +188,25 @@ def test_the_token_is_made_once_and_kept_across_restarts(tmp_path):
     assert again == token
     other, _ = load_or_create_token(tmp_path / "other")
     assert other != token
+
+
+def test_a_pause_outlasts_a_restart_with_the_same_token(tmp_path):
+    trader, token = _trader(tmp_path, BUSY)
+    try:
+        answer = requests.post(f"{trader.base_url}/control/v1/accounts/main/pause", json={"actor": "telegram:42"},
+                               headers=_auth(token), timeout=10)
+        assert answer.status_code == 200
+        wait_until(lambda: _journal(tmp_path, "SELECT paused, paused_by FROM accounts") == [(1, "telegram:42")], 10,
+                   "the pause in the journal")
+    finally:
+        trader.stop()
+    config = tmp_path / "trader.yml"
+    again = TraderProcess(tmp_path / "run", "--feed", "sim", "--seed", "5", "--config", str(config))
+    try:
+        assert (tmp_path / "run" / "state" / TOKEN_FILE).read_text() == token
+        accounts = requests.get(f"{again.base_url}/control/v1/accounts", headers=_auth(token), timeout=10).json()
+        assert accounts["accounts"][0]["paused"] is True and accounts["accounts"][0]["paused_by"] == "telegram:42"
+        wait_until(lambda: value(samples(again.scrape()), "trader_risk_refusals_total", account="main",
+                                 reason="paused") >= 1, 30, "entries refused after the restart")
+    finally:
+        again.stop()
