@@ -367,8 +367,12 @@ class Brain:
         account = self._account_arg(rest)
         status, answer = await self._act(asker, account, "resume", confirm=confirm)
         if status == 409 and answer.get("needs_confirmation"):
+            data = f"resume!:{account}"
+            if len(data.encode()) > 64:  # Telegram's callback_data limit: a long name is typed instead
+                return [Reply("Confirm resume", (e(answer["error"]),
+                                                 f"To lift it: <code>resume {e(account)} confirm</code>"))]
             return [Reply("Confirm resume", (e(answer["error"]), "Lift the halt and trade again?"),
-                          buttons=(Button("Lift the halt and resume", f"resume!:{account}"),))]
+                          buttons=(Button("Lift the halt and resume", data),))]
         if status != 200:
             return [Reply("Not resumed", (e(answer.get("error", f"HTTP {status}")),))]
         lifted = answer.get("lifted") or []
