@@ -298,8 +298,9 @@ class DiscordBot:
             return self._refuse("create message", 401, "401: Unauthorized", 0)
         item = await _read(request)
         payload = item.payload
-        problems = [p for embed in payload.get("embeds", []) for p in self._embed_problems(embed)]
-        if len(payload.get("content", "")) > 2000:
+        payload["content"] = payload.get("content") or ""  # discord.py sends null with an embed only
+        problems = [p for embed in payload.get("embeds") or [] for p in self._embed_problems(embed)]
+        if len(payload["content"]) > 2000:
             problems.append("content over 2000")
         if not payload.get("content") and not payload.get("embeds"):
             problems.append("empty message")
@@ -307,7 +308,7 @@ class DiscordBot:
             return self._refuse("create message: " + "; ".join(problems), 400, "Invalid Form Body", 50035)
         channel = int(request.match_info["channel"])
         message = self._message(channel, _discord_user(DISCORD_APPLICATION, bot=True), payload.get("content", ""),
-                                embeds=payload.get("embeds", []), components=payload.get("components", []))
+                                embeds=payload.get("embeds") or [], components=payload.get("components") or [])
         self.messages[int(message["id"])] = message
         self.sent.append({**payload, "files": list(item.files), "id": message["id"], "channel_id": channel})
         return self._json(message)

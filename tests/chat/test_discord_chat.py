@@ -90,3 +90,11 @@ def test_a_failing_discord_transport_does_not_stop_telegram(stack, tmp_path):
         assert "wrong-token" not in second.log_text()
     finally:
         second.stop()
+
+
+def test_report_comes_as_an_embed_with_its_chart(stack):
+    report = ask(stack, DISCORD_VIEWER, "!report", lambda m: m.get("embeds"))
+    (embed,) = report["embeds"]
+    assert embed["image"]["url"] == "attachment://chart.png" and "main" in embed["title"]
+    assert report["files"] and len(embed.get("description", "")) <= 4096
+    assert not [r for r in stack.discord.refused if r[0].startswith("create message")]
