@@ -132,3 +132,33 @@ def test_resume_of_a_halted_account_asks_first_and_the_button_confirms():
     assert trader.posts[-1] == ("accounts/main/resume", {"actor": "chat:telegram:7", "confirm": True})
     # seed 002's /stop is the pause
     assert asyncio.run(brain.command(Asker("telegram", 8, -100), "stop", []))[0].refusal
+
+
+def test_a_dependency_that_is_down_is_one_line_naming_it(tmp_path):
+    from chat.clients import Alertmanager, Http, Prometheus, Reports, TraderControl
+    from tests.support.ports import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    token = tmp_path / "control-token"
+    token.write_text("t" * 43)
+    settings_ = load_settings({"TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_CHAT_ID": "-100", "CHAT_OPERATORS": "7"})
+
+    async def ask_all() -> dict[str, Reply]:
+        http = Http()
+        brain = Brain(settings_, Prometheus(http, dead), Alertmanager(http, dead), TraderControl(http, dead, str(token)),
+                      Reports(http, dead))
+        asker = Asker("telegram", 7, -100)
+        try:
+            return {name: (await brain.command(asker, name, []))[0]
+                    for name in ("status", "alerts", "positions", "pause", "report")}
+        finally:
+            await http.close()
+
+    replies = asyncio.run(ask_all())
+    expected = {"status": "Prometheus", "alerts": "Alertmanager", "positions": "the trader", "pause": "the trader",
+                "report": "the reports service"}
+    for command, who in expected.items():
+        reply = replies[command]
+        assert reply.title == "Unavailable" and len(reply.lines) == 1, command
+        assert reply.lines[0].startswith(f"{who} is unreachable"), (command, reply.lines)
+        assert dead not in reply.lines[0]  # which service, not where: no URL in a chat
