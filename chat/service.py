@@ -27,9 +27,9 @@ __all__ = ["main", "run", "Redactor"]
 
 _log = logging.getLogger("chat")
 RESTART_SECONDS = 10.0  # a failed transport is tried again after this; the other one is unaffected
-# Compose's health check asks GET /healthz here. Bound to 127.0.0.1 inside the container: the
-# service takes no inbound traffic (Telegram by long polling, Discord over its gateway).
-HEALTH_ADDRESS = ("127.0.0.1", 9120)
+# Compose's health check asks GET /healthz on 127.0.0.1:CHAT_HEALTH_PORT, inside the container
+# only: the service takes no inbound traffic (Telegram by long polling, Discord over its gateway).
+HEALTH_HOST = "127.0.0.1"
 
 
 class Redactor(logging.Filter):
@@ -85,7 +85,7 @@ async def _keep_running(transport, stopping: asyncio.Event) -> None:
             pass
 
 
-async def _serve_health(transports: list) -> web.AppRunner | None:
+async def _serve_health(transports: list, port: int) -> web.AppRunner | None:
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok", "transports": [t.name for t in transports]})
 
@@ -94,9 +94,9 @@ async def _serve_health(transports: list) -> web.AppRunner | None:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
-        await web.TCPSite(runner, *HEALTH_ADDRESS).start()
-    except OSError as error:  # a second instance on one host (tests): the chat still runs
-        _log.warning("health endpoint not served", extra={"port": HEALTH_ADDRESS[1], "error": str(error)})
+        await web.TCPSite(runner, HEALTH_HOST, port).start()
+    except OSError as error:  # the port taken: the chat still answers, the health check will say so
+        _log.warning("health endpoint not served", extra={"port": port, "error": str(error)})
         await runner.cleanup()
         return None
     return runner
@@ -122,7 +122,7 @@ async def run(settings: Settings, stopping: asyncio.Event | None = None) -> None
         "trader": settings.trader_url})
     tasks = [asyncio.create_task(_keep_running(t, stopping), name=t.name) for t in transports]
     helpers = [asyncio.create_task(run_ack_watcher(alertmanager, settings.ack_check_seconds), name="acks")]
-    health = await _serve_health(transports)
+    health = await _serve_health(transports, settings.health_port)
     try:
         await stopping.wait()
         if tasks:

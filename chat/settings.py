@@ -39,6 +39,7 @@ class Settings:
     reports_url: str | None
     account: str  # the paper account commands act on when none is named
     ack_check_seconds: float
+    health_port: int  # /healthz on 127.0.0.1 (compose's health check); 0: any free port (tests)
 
     def is_operator(self, platform: str, user_id: int | str) -> bool:
         return f"{platform}:{user_id}" in self.operators or str(user_id) in self.operators
@@ -84,6 +85,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         ack_seconds = -1
     if not ack_seconds > 0:
         raise SettingsError(f"chat: CHAT_ACK_CHECK_SECONDS = {env.get('CHAT_ACK_CHECK_SECONDS')!r}: expected seconds > 0")
+    port_text = (env.get("CHAT_HEALTH_PORT") or "9120").strip()
+    if not port_text.isdigit() or int(port_text) > 65535:
+        raise SettingsError(f"chat: CHAT_HEALTH_PORT = {port_text!r}: expected a port number from 0 to 65535")
     return Settings(
         telegram_token=telegram, telegram_chats=chats,
         telegram_api_url=_url(env, "TELEGRAM_API_URL", "https://api.telegram.org"),
@@ -96,5 +100,5 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         control_token_file=(env.get("TRADER_CONTROL_TOKEN_FILE") or "/data/state/control-token").strip(),
         reports_url=_url(env, "REPORTS_URL", None),
         account=(env.get("CHAT_ACCOUNT") or "main").strip(),
-        ack_check_seconds=ack_seconds,
+        ack_check_seconds=ack_seconds, health_port=int(port_text),
     )

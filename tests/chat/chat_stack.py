@@ -98,7 +98,7 @@ class ChatStack:
                 "PROMETHEUS_URL": self.prometheus.url,
                 "ALERTMANAGER_URL": self.alertmanager.url, "TRADER_URL": self.trader.base_url,
                 "TRADER_CONTROL_TOKEN_FILE": str(self.token_file), "CHAT_ACK_CHECK_SECONDS": "1",
-                "REPORTS_URL": self.reports_url,
+                "REPORTS_URL": self.reports_url, "CHAT_HEALTH_PORT": "0",
                 **extra}
 
 
