@@ -278,6 +278,11 @@ class PaperBroker:
         """Fill what the market allows now; the rest keeps resting.
 
         ``on_market`` skips the orders this would return early for: keep the two in step."""
+        if self.account.paused and not order.reduce_only:
+            # An entry sent (or resting) before an operator's pause never fills after it, even
+            # while its cancel is in flight: a pause means no new position, at once.
+            self._finish_cancel(order, "paused")
+            return
         if order.order_type == "market" or order.triggered:
             limit, liquidity = None, "taker"
         elif order.order_type == "stop":
