@@ -15,6 +15,7 @@ COPY stacklog ./stacklog
 COPY tuning ./tuning
 COPY doctor ./doctor
 COPY reports ./reports
+COPY chat ./chat
 RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install .
 

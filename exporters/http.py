@@ -1,4 +1,4 @@
-"""The trader's HTTP endpoint: ``/metrics``, ``/healthz``, ``/readyz``.
+"""The trader's HTTP endpoint: ``/metrics``, ``/healthz``, ``/readyz``, and the control API.
 
 It runs in its own thread inside the trader's process. A request asks the trader's event loop for
 a ``Frame`` (snapshot + histogram copies: microseconds of loop time) and formats it in the server
@@ -10,6 +10,8 @@ thread, so a scrape never holds the market-data path for the length of a render.
 - ``GET /readyz``: 200 when every feed is connected and its newest message is at most
   ``stale_after`` seconds old, else 503; the body says which feed is not, and why (its state and
   last error), and how each exchange account's watch goes (shown, not counted).
+- ``/control/v1/...``: the operator's control API (``exporters/control_api.py``), bearer token
+  required, when the trader was started with one (``control=``); else 404 saying it is off.
 
 Started by ``trader/__main__.py`` from a coroutine on the trader's loop::
 
@@ -28,6 +30,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
+from exporters.control_api import PREFIX as CONTROL_PREFIX, ControlApi
 from exporters.exposition import OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE
 from exporters.negotiation import wants_openmetrics
 from exporters.registry import TraderRegistry, build_registry
@@ -75,8 +78,9 @@ class MetricsServer:
     """The running endpoint; ``close()`` stops it (and the event-loop lag probe)."""
 
     def __init__(self, registry: TraderRegistry, host: str, port: int,
-                 loop: asyncio.AbstractEventLoop | None, stale_after: float) -> None:
+                 loop: asyncio.AbstractEventLoop | None, stale_after: float, control: ControlApi | None = None) -> None:
         self.registry = registry
+        self.control = control
         self.stale_after = stale_after
         self._loop = loop
         self._httpd = _Server((host, port), _Handler)
@@ -137,7 +141,9 @@ class _Handler(BaseHTTPRequestHandler):
         app = self.server.app
         path = self.path.split("?", 1)[0]
         try:
-            if path == "/metrics":
+            if path.startswith(CONTROL_PREFIX):
+                self._control("GET", b"")
+            elif path == "/metrics":
                 openmetrics = wants_openmetrics(self.headers.get("Accept"))
                 frame = app.on_loop(app.registry.capture)
                 body = app.registry.render(frame, openmetrics, yield_gil=True).encode()
@@ -155,6 +161,44 @@ class _Handler(BaseHTTPRequestHandler):
             _log.exception("metrics request failed", extra={"path": path})
             self._json(500, {"error": f"{type(exc).__name__}: {exc}"})
 
+    def do_POST(self) -> None:  # noqa: N802
+        path = self.path.split("?", 1)[0]
+        length = self.headers.get("Content-Length", "0")
+        if not length.isdigit() or int(length) > 65536:
+            self.close_connection = True
+            self._json(400, {"error": "Content-Length: expected a body of at most 64 KiB"})
+            return
+        body = self.rfile.read(int(length))
+        if not path.startswith(CONTROL_PREFIX):
+            self._json(404 if path not in ("/metrics", "/healthz", "/readyz") else 405,
+                       {"error": f"no POST on {path!r}; the control API is under {CONTROL_PREFIX}"})
+            return
+        try:
+            self._control("POST", body)
+        except TimeoutError as exc:
+            self._json(503, {"error": str(exc)})
+        except Exception as exc:
+            _log.exception("control request failed", extra={"path": path})
+            self._json(500, {"error": f"{type(exc).__name__}: {exc}"})
+
+    def _control(self, method: str, body: bytes) -> None:
+        app = self.server.app
+        if app.control is None:
+            self._json(404, {"error": "the control API is off: the trader runs without a state dir, "
+                                      "where its token would be kept"})
+            return
+        status, answer = app.control.handle(method, self.path, self.headers, body, app.on_loop)
+        if status == 401:
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Bearer realm="trader control"')
+            data = json.dumps(answer).encode()
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        self._json(status, answer)
+
     def _json(self, status: int, body: dict) -> None:
         self._send(status, "application/json", json.dumps(body).encode())
 
@@ -171,12 +215,14 @@ class _Handler(BaseHTTPRequestHandler):
 
 def start_metrics_server(trader, port: int = 8000, host: str = "0.0.0.0", *,
                          registry: TraderRegistry | None = None, loop: asyncio.AbstractEventLoop | None = None,
-                         data_dir: str = ".", stale_after: float = READY_STALE_AFTER) -> MetricsServer:
+                         data_dir: str = ".", stale_after: float = READY_STALE_AFTER,
+                         control: ControlApi | None = None) -> MetricsServer:
     """Serve ``trader``'s metrics on ``host:port`` (0: any free port, see ``.port``).
 
     Call it from a coroutine on the trader's loop (or pass ``loop=``) so snapshots are taken on that
     loop's thread; without a loop they are taken in the server thread. ``registry`` replaces
-    ``build_registry(trader)`` (tests pass one built on a snapshot function).
+    ``build_registry(trader)`` (tests pass one built on a snapshot function). ``control``: the
+    control API to serve under ``/control/v1/`` (None: it answers 404, off).
     """
     if registry is None:
         registry = build_registry(trader, data_dir=data_dir)
@@ -185,4 +231,4 @@ def start_metrics_server(trader, port: int = 8000, host: str = "0.0.0.0", *,
             loop = asyncio.get_running_loop()
         except RuntimeError:
             loop = None
-    return MetricsServer(registry, host, port, loop, stale_after)
+    return MetricsServer(registry, host, port, loop, stale_after, control)

@@ -12,10 +12,19 @@ from .engine import Trader
 
 
 def start_exporters(trader: Trader, host: str, port: int) -> object:
-    """Serve /metrics, /healthz and /readyz for ``trader``; returns the server (``.close()``)."""
+    """Serve /metrics, /healthz, /readyz and the control API for ``trader``; returns the server
+    (``.close()``). The control API's token lives in the state dir (none: the API is off)."""
+    from exporters.control_api import ControlApi, load_or_create_token
     from exporters.http import start_metrics_server
 
-    return start_metrics_server(trader, port, host=host)
+    from .control import Controller
+
+    control = None
+    state_dir = trader.config.state_dir(trader.drill.name if trader.drill is not None else None)
+    if state_dir is not None:
+        token, _ = load_or_create_token(state_dir)
+        control = ControlApi(Controller(trader), token)
+    return start_metrics_server(trader, port, host=host, control=control)
 
 
 def start_backfill(trader: Trader, path: str, interval: float) -> object:

@@ -146,8 +146,9 @@ class PaperBroker:
 
     def submit(self, strategy: str, exchange: str, symbol: str, side: Side, order_type: OrderType,
                quantity: float, price: float | None = None, reduce_only: bool = False,
-               leverage: float = 1.0) -> Order | None:
-        """Send an order through the risk gate to the simulated exchange; None if refused."""
+               leverage: float = 1.0, exit_reason: ExitReason | None = None) -> Order | None:
+        """Send an order through the risk gate to the simulated exchange; None if refused.
+        ``exit_reason``: why a fill that closes the position ends it (an operator's close: manual)."""
         now = self.clock()
         mid = self.market.mid(exchange, symbol)
         reference = price if price is not None else mid
@@ -157,7 +158,7 @@ class PaperBroker:
                                                      leverage, reduce_only), now) is not None:
             return None
         order = Order(f"{self.account.name}-{next(self._ids)}", self.account.name, strategy, exchange, symbol,
-                      side, order_type, quantity, price, reduce_only, leverage, now, mid)
+                      side, order_type, quantity, price, reduce_only, leverage, now, mid, exit_reason=exit_reason)
         self.orders[order.order_id] = order
         self._count(order, "submitted")
         self.bus.publish(OrderSubmitted(order.order_id, order.account, strategy, exchange, symbol, now, side,
@@ -277,6 +278,11 @@ class PaperBroker:
         """Fill what the market allows now; the rest keeps resting.
 
         ``on_market`` skips the orders this would return early for: keep the two in step."""
+        if self.account.paused and not order.reduce_only:
+            # An entry sent (or resting) before an operator's pause never fills after it, even
+            # while its cancel is in flight: a pause means no new position, at once.
+            self._finish_cancel(order, "paused")
+            return
         if order.order_type == "market" or order.triggered:
             limit, liquidity = None, "taker"
         elif order.order_type == "stop":

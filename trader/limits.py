@@ -4,6 +4,7 @@ Reduce-only orders (exits, stop-losses) always pass: a limit must never keep a p
 Every refusal publishes ``RiskRefused``, is counted by reason on the account and logged.
 
 Checks, in order (the first that fails names the reason):
+  paused         an operator paused new entries (trader/control.py) until they resume the account
   max_drawdown   the account fell ``max_drawdown_ratio`` below its peak: halted until an operator resumes it
   daily_loss     the UTC day's loss reached ``daily_loss_ratio`` of the day-start equity: halted for the day
   var            the historical 1-day VaR is above ``var_usdt`` (only once VaR exists)
@@ -65,6 +66,8 @@ class LimitsGate:
     def _refusal(self, account: Account, intent: OrderIntent) -> tuple[RiskRefusalReason, str] | None:
         limits = account.limits
         equity = account.equity()
+        if account.paused:
+            return "paused", f"new entries paused by {account.paused_by or 'an operator'}"
         if account.halted_drawdown:
             return "max_drawdown", f"trading halted: drawdown reached {limits.max_drawdown_ratio:.0%}"
         if account.daily_loss_halted:

@@ -56,9 +56,10 @@ RejectReason = Literal["api_error", "insufficient_margin", "reduce_only", "post_
 REJECT_REASONS: tuple[RejectReason, ...] = get_args(RejectReason)
 PLACEMENT_FAILURE_REASONS: tuple[RejectReason, ...] = ("api_error", "insufficient_margin")
 
-# Why the risk gate refused a new order before the broker (trader/limits.py, in check order).
-RiskRefusalReason = Literal["max_drawdown", "daily_loss", "var", "leverage", "position_size", "open_positions",
-                            "margin"]
+# Why the risk gate refused a new order before the broker (trader/limits.py, in check order);
+# ``paused``: an operator paused the account's new entries (trader/control.py).
+RiskRefusalReason = Literal["paused", "max_drawdown", "daily_loss", "var", "leverage", "position_size",
+                            "open_positions", "margin"]
 RISK_REFUSAL_REASONS: tuple[RiskRefusalReason, ...] = get_args(RiskRefusalReason)
 
 # What the trader watches so alert latency can be measured from the moment it holds inside the

@@ -25,8 +25,9 @@ SCHEMA = SCHEMAS_DIR / "compose-spec.json"
 
 EXPECTED_SERVICES = {
     "trader", "alertmanager-config", "sms-relay", "prometheus", "alertmanager", "grafana",
-    "loki", "alloy", "stack-init", "healthcheck-tools", "doctor", "reports",
+    "loki", "alloy", "stack-init", "healthcheck-tools", "doctor", "reports", "chat",
 }
+OPT_IN = {"sms-relay": ["sms"], "chat": ["chat"]}  # services that need tokens from .env: behind a profile
 NAMED_VOLUMES = {  # volume -> (service, mount point) holding the state that must survive
     "trader-data": ("trader", "/data/state"),
     "prometheus-data": ("prometheus", "/prometheus"),
@@ -144,9 +145,10 @@ def test_ports_are_bound_to_localhost_only(stack):
 def test_sms_relay_only_runs_when_sms_is_turned_on(stack):
     # The relay exits at start without its token and Twilio credentials; with no .env the stack
     # must not hold a crash-looping container, so the relay sits behind a profile.
-    assert stack.services["sms-relay"]["profiles"] == ["sms"]
-    assert all("profiles" not in s for n, s in stack.services.items() if n != "sms-relay" and n not in TOOLS)
-    assert not any("sms-relay" in s.get("depends_on", {}) for s in stack.services.values())
+    for name, profiles in OPT_IN.items():
+        assert stack.services[name]["profiles"] == profiles
+        assert not any(name in s.get("depends_on", {}) for s in stack.services.values())
+    assert all("profiles" not in s for n, s in stack.services.items() if n not in OPT_IN and n not in TOOLS)
 
 
 def test_state_lives_in_named_volumes(stack):
@@ -183,7 +185,8 @@ def test_no_secret_in_a_command_line_or_a_literal(stack):
         for variable in re.findall(r"\$\{([A-Z0-9_]+)", command):
             assert not SECRET_NAMES.search(variable), f"{name}: ${variable} on the command line (visible in ps)"
         for key, value in (service.get("environment") or {}).items():
-            if SECRET_NAMES.search(key) and not key.endswith("__FILE"):
+            # a *_FILE variable holds where a secret is read (a mounted file), not the secret
+            if SECRET_NAMES.search(key) and not key.endswith("_FILE"):
                 assert re.fullmatch(r"\$\{%s:-\}" % key, str(value)), f"{name}: {key} must come from .env only"
     assert "admin:admin" not in (REPO / "docker-compose.yml").read_text()
 

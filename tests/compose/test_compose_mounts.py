@@ -204,6 +204,7 @@ READERS = {  # service -> the code that reads its environment
     "alertmanager-config": ["alertmanager/settings.py", "alertmanager/render.py"],
     "sms-relay": ["alertmanager/sms.py", "alertmanager/twilio.py", "alertmanager/sms_relay.py"],
     "stack-init": ["deploy/container/stack_init.py"],
+    "chat": ["chat/settings.py", "chat/service.py"],
 }
 
 

@@ -121,7 +121,7 @@ def test_counters_with_known_labels_start_at_zero():
     assert {dict(k)["reason"]: v for k, v in series_of(parsed, "trader_order_rejections_total").items()} == {
         "api_error": 0, "insufficient_margin": 0, "reduce_only": 0, "post_only_would_take": 0}
     assert {dict(k)["reason"] for k in series_of(parsed, "trader_risk_refusals_total")} == {
-        "max_drawdown", "daily_loss", "var", "leverage", "position_size", "open_positions", "margin"}
+        "paused", "max_drawdown", "daily_loss", "var", "leverage", "position_size", "open_positions", "margin"}
     assert set(series_of(parsed, "trader_feed_messages_rejected_total").values()) == {0}
     assert len(series_of(parsed, "trader_feed_messages_rejected_total")) == 3
     assert len(series_of(parsed, "trader_anomalies_total")) == 4

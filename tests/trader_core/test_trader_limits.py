@@ -97,3 +97,23 @@ def test_var_limit():
     desk.account._risk["var"] = {"historical": 600.0, "parametric": 550.0}
     assert desk.submit("buy", "market", 1.0, leverage=5.0) is None
     assert refused(desk) == ["var"]
+
+
+def test_a_pause_refuses_entries_and_voids_resting_ones_while_exits_still_fill():
+    from trader.events import OrderCanceled
+
+    desk = Desk(limits=LIMITS)
+    desk.quote(99.0, 100.0)
+    assert desk.submit("buy", "market", 10.0, leverage=5.0).status == "filled"  # a position to exit
+    resting = desk.submit("buy", "limit", 5.0, 90.0, leverage=5.0)  # an entry below the market
+    assert resting.status == "open"
+    exit_order = desk.submit("sell", "limit", 10.0, 110.0, reduce_only=True)
+    desk.account.paused, desk.account.paused_by = True, "telegram:42"
+    assert desk.submit("sell", "market", 1.0, leverage=5.0) is None  # a new entry: refused
+    assert refused(desk)[-1] == "paused"
+    desk.quote(89.0, 90.0)  # the market reaches the resting entry: it never fills after the pause
+    assert resting.status == "canceled" and resting.reason == "paused"
+    assert any(isinstance(e, OrderCanceled) and e.reason == "paused" for e in desk.events)
+    assert desk.account.positions[("binance", "BTCUSDT")].quantity == 10.0
+    desk.quote(110.0, 111.0)  # the exit still fills
+    assert exit_order.status == "filled" and not desk.account.positions

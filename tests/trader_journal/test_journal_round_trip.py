@@ -101,6 +101,10 @@ def test_every_table_round_trips_and_a_restart_resumes_it(tmp_path):
     assert {o.order_id: (o.order_type, o.side, o.remaining, o.price, o.reduce_only, o.strategy)
             for o in again.broker.open_orders()} == orders_before
     assert (again.account.paused, again.account.paused_by) == (True, "cli:tester")
+    # The restored pause holds: a new entry is refused (trader/limits.py, reason "paused").
+    assert again.broker.submit("momentum", "binance", "BTCUSDT", "buy", "limit", 0.01, 50_000.0, leverage=3) is None
+    assert again.account.risk_refusals["paused"] == 1
+    again.account.paused = False
     # New orders get ids after the restored ones.
     entry = again.broker.submit("momentum", "binance", "BTCUSDT", "buy", "limit", 0.01, 50_000.0, leverage=3)
     assert int(entry.order_id.rsplit("-", 1)[1]) > max(int(i.rsplit("-", 1)[1]) for i in orders_before)

@@ -1,0 +1,8 @@
+"""``python -m chat``: see chat/service.py."""
+
+import sys
+
+from .service import main
+
+if __name__ == "__main__":
+    sys.exit(main())
