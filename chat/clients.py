@@ -81,17 +81,21 @@ def _iso(when: datetime) -> str:
 class Prometheus:
     name = "Prometheus"
 
-    def __init__(self, http: Http, url: str) -> None:
-        self.http, self.url = http, url
+    def __init__(self, http: Http, url: str, trader: str | None = None) -> None:
+        self.http, self.url, self.trader = http, url, trader
 
     async def query(self, expr: str) -> list[tuple[dict, float]]:
-        """(labels, value) of each series of an instant query."""
+        """(labels, value) of each series of an instant query; only this chat's trader's series
+        when a trader is set (another trader's series carry another `trader` label)."""
         _, body = await self.http.request(self.name, "GET", f"{self.url}/api/v1/query", params={"query": expr},
                                           ok=(200, 400, 422))
         if not isinstance(body, dict) or body.get("status") != "success":
             error = body.get("error", "?") if isinstance(body, dict) else "?"
             raise Down(self.name, f"query refused: {error}"[:200])
-        return [(r["metric"], float(r["value"][1])) for r in body["data"]["result"]]
+        rows = [(r["metric"], float(r["value"][1])) for r in body["data"]["result"]]
+        if self.trader is None:
+            return rows
+        return [(labels, value) for labels, value in rows if labels.get("trader", self.trader) == self.trader]
 
     async def one(self, expr: str) -> dict[str, float]:
         """``account`` (or the whole label set as text) -> value."""

@@ -112,7 +112,7 @@ async def run(settings: Settings, stopping: asyncio.Event | None = None) -> None
             pass
     http = Http()
     alertmanager = Alertmanager(http, settings.alertmanager_url)
-    brain = Brain(settings, Prometheus(http, settings.prometheus_url), alertmanager,
+    brain = Brain(settings, Prometheus(http, settings.prometheus_url, settings.trader), alertmanager,
                   TraderControl(http, settings.trader_url, settings.control_token_file),
                   Reports(http, settings.reports_url))
     transports = _transports(settings, brain)

@@ -38,6 +38,9 @@ class Settings:
     control_token_file: str
     reports_url: str | None
     account: str  # the paper account commands act on when none is named
+    # The `trader` label (prometheus/README.md "Several traders") of the trader at trader_url:
+    # figures of other traders scraped by the same Prometheus never mix into the replies.
+    trader: str
     ack_check_seconds: float
     health_port: int  # /healthz on 127.0.0.1 (compose's health check); 0: any free port (tests)
 
@@ -100,5 +103,6 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         control_token_file=(env.get("TRADER_CONTROL_TOKEN_FILE") or "/data/state/control-token").strip(),
         reports_url=_url(env, "REPORTS_URL", None),
         account=(env.get("CHAT_ACCOUNT") or "main").strip(),
+        trader=(env.get("CHAT_TRADER") or "trader").strip(),
         ack_check_seconds=ack_seconds, health_port=int(port_text),
     )

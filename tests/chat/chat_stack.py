@@ -97,6 +97,8 @@ class ChatStack:
         return {**self.telegram.env(), **discord, "CHAT_OPERATORS": f"{OPERATOR},discord:{DISCORD_OPERATOR}",
                 "PROMETHEUS_URL": self.prometheus.url,
                 "ALERTMANAGER_URL": self.alertmanager.url, "TRADER_URL": self.trader.base_url,
+                # The test's Prometheus lists the trader without a name: its `trader` label is its address.
+                "CHAT_TRADER": _hostport(self.trader.base_url),
                 "TRADER_CONTROL_TOKEN_FILE": str(self.token_file), "CHAT_ACK_CHECK_SECONDS": "1",
                 "REPORTS_URL": self.reports_url, "CHAT_HEALTH_PORT": "0",
                 **extra}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import socket
 import subprocess
 import sys
 
@@ -162,3 +163,42 @@ def test_a_dependency_that_is_down_is_one_line_naming_it(tmp_path):
         assert reply.title == "Unavailable" and len(reply.lines) == 1, command
         assert reply.lines[0].startswith(f"{who} is unreachable"), (command, reply.lines)
         assert dead not in reply.lines[0]  # which service, not where: no URL in a chat
+
+
+def test_figures_of_another_trader_on_the_same_prometheus_never_reach_the_reply():
+    """Two traders both name their account ``main`` (prometheus/README.md "Several traders"):
+    the chat of trader ``alpha`` reads alpha's equity, not whichever series came last."""
+    from aiohttp import web
+
+    from chat.clients import Http, Prometheus
+
+    async def query(request: web.Request) -> web.Response:
+        # Shaped as https://prometheus.io/docs/prometheus/latest/querying/api/#instant-queries
+        return web.json_response({"status": "success", "data": {"resultType": "vector", "result": [
+            {"metric": {"__name__": "trader_equity_usdt", "trader": "alpha", "account": "main"},
+             "value": [1700000000.0, "10500"]},
+            {"metric": {"__name__": "trader_equity_usdt", "trader": "beta", "account": "main"},
+             "value": [1700000000.0, "7200"]},
+        ]}})
+
+    async def scenario() -> tuple[dict, dict]:
+        app = web.Application()
+        app.router.add_get("/api/v1/query", query)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        port = listener.getsockname()[1]
+        await web.SockSite(runner, listener).start()
+        http = Http()
+        try:
+            url = f"http://127.0.0.1:{port}"
+            return (await Prometheus(http, url, "alpha").one("trader_equity_usdt"),
+                    await Prometheus(http, url, "beta").one("trader_equity_usdt"))
+        finally:
+            await http.close()
+            await runner.cleanup()
+
+    alpha, beta = asyncio.run(scenario())
+    assert alpha == {"main": 10500.0}
+    assert beta == {"main": 7200.0}
