@@ -43,7 +43,7 @@ dashboard = trader_dashboard(
         timeseries(5, "Mean slippage of taker fills", [
             prom(f"account_exchange:trader_slippage_bps:mean5m{ACC_EX}", "{{account}} {{exchange}}"),
         ], BPS, alerts=("TraderSlippageHigh",), limits=[limit("trader:slippage_limit:bps")],
-            description="Adverse slippage against the mid at submission; maker fills have none."),
+            description="Adverse slippage against the mid at submission (a stop's: at its trigger); maker fills have none."),
         heatmap(13, "Order latency distribution",
                 f"sum by (le) (rate(trader_order_latency_seconds_bucket{EXCHANGE}[$__rate_interval]))", SECONDS, w=12),
         timeseries(6, "Order-success error budget burn rate", [
@@ -58,7 +58,9 @@ dashboard = trader_dashboard(
         timeseries(7, "Fill rate and post-only success (1h)", [
             prom(f"account_exchange:trader_order_fill:ratio_rate1h{ACC_EX}", "fill {{exchange}}"),
             prom(f"account_exchange:trader_post_only_success:ratio_rate1h{ACC_EX}", "post-only maker {{exchange}}"),
-        ], RATIO, w=6, min=0, max=1),
+        ], RATIO, w=6, min=0, max=1,
+            description="fill: the share of submitted orders that filled completely (one partly filled, then "
+                        "canceled, counts as canceled); post-only maker: the share not refused for crossing."),
         timeseries(15, "Rejections by reason", [
             prom(f"sum by (exchange, reason) (rate(trader_order_rejections_total{ACC_EX}[$__rate_interval]))",
                  "{{exchange}} {{reason}}"),
