@@ -397,7 +397,8 @@ class Account:
             n = min(len(self._price_samples[k]) for k in keys)
             if n >= 2:
                 prices = np.column_stack([self._price_samples[k].values(n) for k in keys])
-                out["correlation"] = risk.max_pairwise_correlation(prices, cfg.correlation_min_returns)
+                directions = [1.0 if self.positions[k].quantity > 0 else -1.0 for k in keys]
+                out["correlation"] = risk.max_pairwise_correlation(prices, cfg.correlation_min_returns, directions)
         self._risk = out
 
     # --- snapshot ---------------------------------------------------------------------------

@@ -98,11 +98,17 @@ class Strategy:
         position = account.positions.get(key)
         if (position is not None and position.strategy != self.name) or account.reserved.get(key, self.name) != self.name:
             return  # another strategy's (or a drill's) position
+        if any(o.strategy != self.name and not o.reduce_only and (o.exchange, o.symbol) == key
+               for o in self.ctx.broker.open_orders()):
+            # Another strategy's entry is working here: in one-way mode our fill would open the
+            # position it is about to own, or its fill would close ours (a mean reversion entry
+            # resting against a momentum move fills exactly when momentum has bought).
+            return
         if state.entry is not None or state.exit_order is not None:
             return
         now = self.ctx.clock()
         if position is not None:
-            if (position.quantity > 0) != (side == "buy"):
+            if self.config.exit_on_reversal and (position.quantity > 0) != (side == "buy"):
                 self._exit(key, state, "signal_reversed")
             return
         if now < state.cooldown_until:
