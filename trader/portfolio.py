@@ -458,3 +458,12 @@ class Account:
     @property
     def var_historical(self) -> float | None:
         return self._risk["var"].get("historical")
+
+    @property
+    def var_usdt(self) -> float | None:
+        """The 1-day 99 % VaR the limits gate refuses orders on: the worse of the historical and
+        parametric figures, as exported (``trader_var_usdt{method}``) and compared by
+        TraderVaRAboveLimit (``max by (account) (trader_var_usdt)``), so a refusal and the alert
+        read one number. None until enough samples exist."""
+        values = self._risk["var"].values()
+        return max(values) if values else None
