@@ -8,8 +8,10 @@ position itself (one-way mode: the position belongs to the strategy that opened 
 Once an entry order is done and a position exists, it places two reduce-only exits: a stop
 (stop-loss, ``stop_loss_ratio`` from the entry) and a limit (take-profit, ``take_profit_ratio``).
 A resting entry older than ``entry_timeout_seconds`` is canceled; a position older than
-``max_hold_seconds`` is closed with a reduce-only market order. So every order type and status
-happens in a short run.
+``max_hold_seconds`` is closed with a reduce-only market order; with ``exit_on_reversal`` a signal
+for the other side closes it at market too. So every order type and status happens in a short
+run. A strategy leaves a symbol alone while another strategy's entry is working there (one-way
+mode: whichever filled first would own the position the other's fill then closes).
 """
 
 from __future__ import annotations
