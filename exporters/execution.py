@@ -68,7 +68,7 @@ ORDER_LATENCY = MetricSpec("trader_order_latency_seconds", "histogram", "Order s
                            ("exchange",), unit="seconds", buckets=LATENCY_BUCKETS,
                            requirement="order latency (000, 002 > 500 ms)", series="E*13")
 SLIPPAGE = MetricSpec("trader_slippage_bps", "histogram",
-                      "Adverse slippage of taker fills against the mid at submission, in basis points.",
+                      "Adverse slippage of taker fills against the mid at submission (a stop's: at its trigger), in basis points.",
                       ("account", "exchange"), unit="bps", buckets=SLIPPAGE_BUCKETS,
                       requirement="slippage bps (001 > 50 bps)", series="A*E*12")
 API_DURATION = MetricSpec("trader_api_request_duration_seconds", "histogram", "Exchange API request duration.",

@@ -9,7 +9,8 @@ when the position is gone.
 Fills: a taker walks the book's levels from ``MarketState`` (falling back to the best bid/ask),
 then pays the configured extra slippage (``PaperConfig.slippage_model``); a resting order fills
 at its own price as maker when the opposite best price reaches it. Fees: maker/taker ratios of
-the filled notional. Funding is paid when a mark price arrives at or after the funding time the
+the filled notional. A taker fill's slippage (bps, adverse > 0) is measured from the mid when the
+order became a taker: its submission, or for a stop the moment it triggered. Funding is paid when a mark price arrives at or after the funding time the
 feed announced. A position whose mark crosses its liquidation price is force-closed
 (``PositionLiquidated``): its isolated margin is lost.
 
@@ -65,6 +66,9 @@ class Order:
     submitted_at: float
     mid_at_submit: float | None
     filled: float = 0.0
+    # The mid when a stop triggered: a stop's slippage is measured from there (the price it became a
+    # market order at), not from the mid when it was placed, which may be hours and percent away.
+    mid_at_trigger: float | None = None
     avg_price: float = 0.0
     status: str = "pending"  # pending -> open -> filled | canceled | rejected
     triggered: bool = False  # a stop that has become a market order
@@ -289,7 +293,7 @@ class PaperBroker:
             mid = self.market.mid(order.exchange, order.symbol)
             if mid is None or (mid < order.price if order.side == "buy" else mid > order.price):
                 return
-            order.triggered = True
+            order.triggered, order.mid_at_trigger = True, mid
             _log.info("stop triggered", extra=self._ctx(order, price=order.price, mid=mid))
             limit, liquidity = None, "taker"
         elif not self._crosses(order):
@@ -368,9 +372,10 @@ class PaperBroker:
         rate = self.config.maker_fee_ratio if liquidity == "maker" else self.config.taker_fee_ratio
         fee = qty * price * rate
         slippage = None
-        if liquidity == "taker" and order.mid_at_submit:
-            adverse = (price - order.mid_at_submit) if order.side == "buy" else (order.mid_at_submit - price)
-            slippage = adverse / order.mid_at_submit * 1e4
+        reference = order.mid_at_trigger or order.mid_at_submit  # the mid when it became a taker
+        if liquidity == "taker" and reference:
+            adverse = (price - reference) if order.side == "buy" else (reference - price)
+            slippage = adverse / reference * 1e4
         order.avg_price = (order.avg_price * order.filled + price * qty) / (order.filled + qty)
         order.filled += qty
         complete = order.remaining <= _EPS * max(1.0, order.quantity)

@@ -20,6 +20,12 @@ more than the alerts' ``for:``), then it ends and ``DrillEnded`` is published.
                slow call) while market data keeps flowing and nothing is halted: alive but not
                trading. Their heartbeat goes stale and they place no order.
 
+The API drills keep requests flowing whatever the strategies do (the default ones hold a
+position for up to 45 minutes and may place nothing for a while): every ``PROBE_SECONDS`` the
+drill places a small post-only buy 1 % under the bid on the first account's first symbol, which
+rests and never fills, and cancels the one before. Each goes through the risk gate, the
+simulated API and the broker like any order, so it fails or waits as the drill says.
+
     drill = Drill("latency", config.drill, DrillContext(...))
     await drill.run()          # returns when the drill has ended
 """
@@ -41,6 +47,9 @@ __all__ = ["DRILLS", "Drill", "DrillContext", "crash_leverage"]
 
 DRILLS = ("crash", "feed-outage", "api-errors", "latency", "strategy-stall")
 DRILL_STRATEGY = "drill"
+PROBE_SECONDS = 1.0  # one probe order (and one cancel) a second: 600 requests in a 5-minute window
+_PROBE_USDT = 20.0  # its notional: small enough that no limit or margin check refuses it
+_PROBE_DEPTH = 0.01  # under the bid: a post-only order that rests and never fills
 # How far under the post-crash price the crash drill puts its liquidation price: inside the 5 %
 # the liquidation alert watches, with room for the sim's noise so the position is not liquidated.
 _LIQUIDATION_MARGIN = 0.025
@@ -115,12 +124,14 @@ class Drill:
             before = exchange.error_probability
             exchange.error_probability = self.config.api_error_probability
             self._begin(error_probability=self.config.api_error_probability, seconds=self.config.duration_seconds)
-            return lambda: setattr(exchange, "error_probability", before)
+            stop_probing = self._start_probing()
+            return lambda: (stop_probing(), setattr(exchange, "error_probability", before))
         if self.name == "latency":
             before_range = exchange.latency_range
             exchange.latency_range = tuple(self.config.latency_seconds)  # type: ignore[assignment]
             self._begin(latency_seconds=list(self.config.latency_seconds), seconds=self.config.duration_seconds)
-            return lambda: setattr(exchange, "latency_range", before_range)
+            stop_probing = self._start_probing()
+            return lambda: (stop_probing(), setattr(exchange, "latency_range", before_range))
         if self.name == "strategy-stall":
             strategies = list(self.ctx.strategies)
             for strategy in strategies:
@@ -139,6 +150,39 @@ class Drill:
                 feed.pause(self.config.duration_seconds)
             return lambda: None
         return await self._start_crash()
+
+    # --- the API drills' probe orders ---------------------------------------------------------
+
+    def _start_probing(self) -> Callable[[], None]:
+        """Place a probe order every PROBE_SECONDS, cancelling the previous one; returns the stop."""
+        broker = self.ctx.brokers[0] if self.ctx.brokers else None
+        if broker is None or not self.ctx.symbols:
+            return lambda: None
+        exchange, symbol = self.ctx.symbols[0]
+        placed: list = []
+
+        async def probe() -> None:
+            while True:
+                for order in placed:
+                    broker.cancel(order.order_id, reason="drill")
+                placed.clear()
+                bid = broker.market.best_bid(exchange, symbol)
+                if bid:
+                    price = bid * (1.0 - _PROBE_DEPTH)
+                    order = broker.submit(DRILL_STRATEGY, exchange, symbol, "buy", "post_only", _PROBE_USDT / price,
+                                          price, leverage=1.0)
+                    if order is not None:
+                        placed.append(order)
+                await asyncio.sleep(PROBE_SECONDS)
+
+        task = asyncio.ensure_future(probe())
+
+        def stop() -> None:
+            task.cancel()
+            for order in placed:
+                broker.cancel(order.order_id, reason="drill")
+
+        return stop
 
     # --- crash --------------------------------------------------------------------------------
 

@@ -205,7 +205,7 @@ class OrderFilled:
     quantity: float
     fee: float  # USDT, positive = paid
     liquidity: Liquidity
-    slippage_bps: float | None  # adverse slippage vs. the mid at submission; None for maker fills
+    slippage_bps: float | None  # adverse slippage vs. the mid when it became a taker (submission; a stop: its trigger); None for maker fills
     remaining: float  # quantity still open; 0 when the order is complete
 
 

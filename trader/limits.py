@@ -7,7 +7,8 @@ Checks, in order (the first that fails names the reason):
   paused         an operator paused new entries (trader/control.py) until they resume the account
   max_drawdown   the account fell ``max_drawdown_ratio`` below its peak: halted until an operator resumes it
   daily_loss     the UTC day's loss reached ``daily_loss_ratio`` of the day-start equity: halted for the day
-  var            the historical 1-day VaR is above ``var_usdt`` (only once VaR exists)
+  var            the 1-day 99 % VaR, the worse of historical and parametric, is above ``var_usdt`` (only
+                 once VaR exists): the very figure TraderVaRAboveLimit compares with the same limit
   leverage       the account's notional after the order would exceed ``max_leverage`` x equity
   position_size  the position's notional after the order would exceed ``max_position_usdt``
   open_positions the order opens a new position while ``max_open_positions`` are open
@@ -72,7 +73,7 @@ class LimitsGate:
             return "max_drawdown", f"trading halted: drawdown reached {limits.max_drawdown_ratio:.0%}"
         if account.daily_loss_halted:
             return "daily_loss", f"trading halted for the day: loss reached {limits.daily_loss_ratio:.0%}"
-        var = account.var_historical
+        var = account.var_usdt
         if var is not None and var > limits.var_usdt:
             return "var", f"1-day VaR {var:,.0f} USDT above limit {limits.var_usdt:,.0f}"
         key = (intent.exchange, intent.symbol)

@@ -406,7 +406,8 @@ class Account:
             n = min(len(self._price_samples[k]) for k in keys)
             if n >= 2:
                 prices = np.column_stack([self._price_samples[k].values(n) for k in keys])
-                out["correlation"] = risk.max_pairwise_correlation(prices, cfg.correlation_min_returns)
+                directions = [1.0 if self.positions[k].quantity > 0 else -1.0 for k in keys]
+                out["correlation"] = risk.max_pairwise_correlation(prices, cfg.correlation_min_returns, directions)
         self._risk = out
 
     # --- snapshot ---------------------------------------------------------------------------
@@ -467,3 +468,12 @@ class Account:
     @property
     def var_historical(self) -> float | None:
         return self._risk["var"].get("historical")
+
+    @property
+    def var_usdt(self) -> float | None:
+        """The 1-day 99 % VaR the limits gate refuses orders on: the worse of the historical and
+        parametric figures, as exported (``trader_var_usdt{method}``) and compared by
+        TraderVaRAboveLimit (``max by (account) (trader_var_usdt)``), so a refusal and the alert
+        read one number. None until enough samples exist."""
+        values = self._risk["var"].values()
+        return max(values) if values else None

@@ -131,16 +131,25 @@ def max_drawdown_ratio(equity: np.ndarray) -> float:
     return float(np.max((peaks - equity) / peaks))
 
 
-def max_pairwise_correlation(prices: np.ndarray, min_returns: int) -> float | None:
-    """Largest off-diagonal correlation of the columns' returns (one column per position).
+def max_pairwise_correlation(prices: np.ndarray, min_returns: int, directions=None) -> float | None:
+    """Largest off-diagonal correlation of the positions' own returns (one column per position).
 
+    ``directions`` is +1 for a long and -1 for a short, per column (default: all long): a short
+    gains when its price falls, so its returns are the price returns negated. A long/short hedge
+    in two markets that move together then reads negative, two longs (or two shorts) positive.
     None with fewer than two columns, fewer than ``min_returns`` returns, or a column that does
     not move (its correlation is undefined).
+
+    >>> prices = np.array([[100.0, 50.0], [101.0, 50.6], [100.5, 50.2], [102.0, 51.1]])
+    >>> round(max_pairwise_correlation(prices, 3), 2), round(max_pairwise_correlation(prices, 3, [1, -1]), 2)
+    (1.0, -1.0)
     """
     prices = np.asarray(prices, dtype=float)
     if prices.ndim != 2 or prices.shape[1] < 2 or prices.shape[0] - 1 < min_returns:
         return None
     r = np.diff(prices, axis=0) / prices[:-1]
+    if directions is not None:
+        r = r * np.sign(np.asarray(directions, dtype=float))
     if np.any(np.std(r, axis=0) == 0):
         return None
     corr = np.corrcoef(r, rowvar=False)

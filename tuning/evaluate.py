@@ -19,7 +19,7 @@ from .expression import with_thresholds
 from .prom_api import PrometheusAPI
 from .rules import AlertRule, RuleSet, Threshold
 
-__all__ = ["Plan", "Outcome", "evaluate", "WEEK"]
+__all__ = ["Plan", "Outcome", "evaluate", "rule_episodes", "WEEK"]
 
 WEEK = 7 * 86400.0
 
@@ -98,27 +98,32 @@ def _steps(first: float, end: float, interval: float) -> list[float]:
     return [round(first + k * interval, 3) for k in range(max(count, 0))]
 
 
+def rule_episodes(api: PrometheusAPI, rules: RuleSet, rule: AlertRule, values: dict[Threshold, float],
+                  start: float, end: float, interval: float, hold: float) -> list[Episode]:
+    """The episodes of one alerting rule over [start, end], its thresholds at ``values`` (the others
+    as their rule files say), evaluated every ``interval`` with ``for`` = ``hold``."""
+    # Start early enough that an alert pending or kept firing across the range's start is seen.
+    warm = hold + rule.keep_firing_for_seconds
+    first = math.ceil((start - warm) / interval) * interval
+    steps = _steps(first, end, interval)
+    if not steps:
+        return []
+    expr = with_thresholds(rule.expr, values, rules)
+    points: dict[tuple, dict[float, float]] = {}
+    for labels, samples in api.query_range(expr, steps[0], steps[-1], interval):
+        key = alert_labels(labels, rule.labels, rule.name)
+        bucket = points.setdefault(key, {})
+        for t, v in samples:
+            bucket[round(t, 3)] = v
+    return replay_alert(points, steps, for_seconds=hold, keep_firing_for_seconds=rule.keep_firing_for_seconds)
+
+
 def evaluate(api: PrometheusAPI, plan: Plan, value: float, am_config: AlertmanagerConfig) -> Outcome:
     """Replay the alert with the threshold at ``value`` over the plan's range."""
     all_episodes: list[Episode] = []
     for rule in plan.alert:
-        interval = plan.interval(rule)
-        hold = plan.hold(rule)
-        # Start early enough that an alert pending or kept firing across the range's start is seen.
-        warm = hold + rule.keep_firing_for_seconds
-        first = math.ceil((plan.start - warm) / interval) * interval
-        steps = _steps(first, plan.end, interval)
-        if not steps:
-            continue
-        expr = with_thresholds(rule.expr, {plan.threshold: value}, plan.rules)
-        points: dict[tuple, dict[float, float]] = {}
-        for labels, samples in api.query_range(expr, steps[0], steps[-1], interval):
-            key = alert_labels(labels, rule.labels, rule.name)
-            bucket = points.setdefault(key, {})
-            for t, v in samples:
-                bucket[round(t, 3)] = v
-        all_episodes.extend(replay_alert(points, steps, for_seconds=hold,
-                                         keep_firing_for_seconds=rule.keep_firing_for_seconds))
+        all_episodes.extend(rule_episodes(api, plan.rules, rule, {plan.threshold: value}, plan.start, plan.end,
+                                          plan.interval(rule), plan.hold(rule)))
     in_range = tuple(e for e in all_episodes
                      if e.fired_at <= plan.end and (e.resolved_at is None or e.resolved_at > plan.start))
     notifications = tuple(simulate(all_episodes, am_config, plan.start, plan.end))

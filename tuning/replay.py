@@ -43,6 +43,7 @@ import yaml
 from .binaries import find_binary
 from .errors import TuningError
 from .rules import AlertRule, RecordingRule, RuleSet
+from .timeparse import parse_duration
 
 __all__ = ["ReplayTSDB", "DRILLS", "SAMPLE_INTERVAL", "drill_timing"]
 
@@ -132,8 +133,14 @@ def _sample_range(path: Path) -> tuple[float, float]:
 
 
 class ReplayTSDB:
-    def __init__(self, source: str, rules: RuleSet, alert: Sequence[AlertRule], *, global_interval: float) -> None:
+    """``source``: a recording's path, ``drill:NAME``, or ``sim:DURATION`` (the default sim feed, no
+    drill, for that long: ``sim:30m``). ``openmetrics``: a file already written (by the trader or a
+    test driving the core on a clock of its own) to serve instead of running the trader."""
+
+    def __init__(self, source: str, rules: RuleSet, alert: Sequence[AlertRule], *, global_interval: float,
+                 openmetrics: Path | None = None) -> None:
         self.source = source
+        self.openmetrics = openmetrics
         self.rules = rules
         self.alert = list(alert)
         self.global_interval = global_interval
@@ -146,6 +153,13 @@ class ReplayTSDB:
     def _trader_argv(self, out: Path) -> list[str]:
         base = [sys.executable, "-m", "trader", "--openmetrics-out", str(out),
                 "--sample-interval", f"{SAMPLE_INTERVAL:g}s", "--log-level", "WARNING"]
+        if self.source.startswith("sim:") and self.source[4:5].isdigit():
+            try:
+                seconds = parse_duration(self.source[4:], "--replay sim:DURATION")
+            except TuningError:
+                raise TuningError(f"--replay = {self.source!r}: expected sim:DURATION such as sim:30m, "
+                                  "or drill:NAME") from None
+            return base + ["--feed", "sim", "--run-for", f"{seconds:g}s"]
         if self.source.startswith(("drill:", "sim:")):
             name = self.source.split(":", 1)[1]
             if name not in DRILLS:
@@ -170,9 +184,12 @@ class ReplayTSDB:
 
     def _build(self) -> None:
         work = self._dir
-        metrics = work / "metrics.om"
         began = time.monotonic()
-        _run(self._trader_argv(metrics), f"the trader's replay of {self.source}")
+        if self.openmetrics is not None:
+            metrics = Path(self.openmetrics)
+        else:
+            metrics = work / "metrics.om"
+            _run(self._trader_argv(metrics), f"the trader's replay of {self.source}")
         self.start, self.end = _sample_range(metrics)
         data = work / "data"
         promtool = find_binary("promtool")

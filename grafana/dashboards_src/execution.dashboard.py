@@ -23,16 +23,29 @@ dashboard = trader_dashboard(
     panels=[
         timeseries(1, "Order failures (API error or insufficient margin / submitted)", [
             prom(f"account_exchange:trader_order_failures:ratio_rate5m{ACC_EX}", "{{account}} {{exchange}}"),
-        ], RATIO, min=0, alerts=("TraderOrderFailuresHigh",), limits=[limit("trader:order_failure_limit:ratio")],
+        ], RATIO, min=0, alerts=("TraderOrderFailuresHigh",),
+            right=[prom(f"account_exchange:trader_order_placement_failures:increase5m{ACC_EX}",
+                        "failures (5m) {{account}} {{exchange}}")],
+            limits=[limit("trader:order_failure_limit:ratio"),
+                    limit("trader:failure_ratio_min_failures:count", "failures needed before alerting", "orange",
+                          right=True)],
             links=problem_links(),
             description="Orders that failed to be placed: the exchange API failed them or the margin could not "
-                        "fund them. Reduce-only exits without a position and post-only orders that would take "
-                        "are rejected by design and not counted; the reasons are in 'Rejections by reason'."),
+                        "fund them (left axis), and how many in 5 minutes (right axis): the alert pages above the "
+                        "red line once more failures than the orange line happened. Reduce-only exits without a "
+                        "position and post-only orders that would take are rejected by design and not counted; "
+                        "the reasons are in 'Rejections by reason'."),
         timeseries(2, "API error rate by exchange and endpoint", [
             prom(f"exchange:trader_api_errors:ratio_rate5m{EXCHANGE}", "{{exchange}} (all endpoints)"),
             prom(f"exchange_endpoint:trader_api_errors:ratio_rate5m{EXCHANGE}", "{{exchange}} {{endpoint}}"),
-        ], RATIO, min=0, alerts=("TraderApiErrorRateHigh",), limits=[limit("trader:api_error_limit:ratio")],
-            links=problem_links()),
+        ], RATIO, min=0, alerts=("TraderApiErrorRateHigh",),
+            right=[prom(f"exchange:trader_api_errors:increase5m{EXCHANGE}", "errors (5m) {{exchange}}")],
+            limits=[limit("trader:api_error_limit:ratio"),
+                    limit("trader:failure_ratio_min_failures:count", "errors needed before alerting", "orange",
+                          right=True)],
+            links=problem_links(),
+            description="Share of API requests that failed (left axis) and how many in 5 minutes (right axis): the "
+                        "alert fires above the red line once more errors than the orange line happened."),
         timeseries(3, "Order latency p99 (submit to acknowledged)", [
             prom(f"exchange:trader_order_latency_seconds:p99_5m{EXCHANGE}", "{{exchange}}"),
         ], SECONDS, alerts=("TraderOrderLatencyHigh",), limits=[limit("trader:latency_limit:seconds")]),
@@ -43,7 +56,7 @@ dashboard = trader_dashboard(
         timeseries(5, "Mean slippage of taker fills", [
             prom(f"account_exchange:trader_slippage_bps:mean5m{ACC_EX}", "{{account}} {{exchange}}"),
         ], BPS, alerts=("TraderSlippageHigh",), limits=[limit("trader:slippage_limit:bps")],
-            description="Adverse slippage against the mid at submission; maker fills have none."),
+            description="Adverse slippage against the mid at submission (a stop's: at its trigger); maker fills have none."),
         heatmap(13, "Order latency distribution",
                 f"sum by (le) (rate(trader_order_latency_seconds_bucket{EXCHANGE}[$__rate_interval]))", SECONDS, w=12),
         timeseries(6, "Order-success error budget burn rate", [
@@ -58,7 +71,9 @@ dashboard = trader_dashboard(
         timeseries(7, "Fill rate and post-only success (1h)", [
             prom(f"account_exchange:trader_order_fill:ratio_rate1h{ACC_EX}", "fill {{exchange}}"),
             prom(f"account_exchange:trader_post_only_success:ratio_rate1h{ACC_EX}", "post-only maker {{exchange}}"),
-        ], RATIO, w=6, min=0, max=1),
+        ], RATIO, w=6, min=0, max=1,
+            description="fill: the share of submitted orders that filled completely (one partly filled, then "
+                        "canceled, counts as canceled); post-only maker: the share not refused for crossing."),
         timeseries(15, "Rejections by reason", [
             prom(f"sum by (trader, exchange, reason) (rate(trader_order_rejections_total{ACC_EX}[$__rate_interval]))",
                  "{{exchange}} {{reason}}"),

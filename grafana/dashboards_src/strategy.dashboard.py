@@ -57,7 +57,8 @@ dashboard = trader_dashboard(
             prom(f'account_exchange:trader_post_only_success:ratio_rate1h{sel("account", "exchange")}',
                  "post-only maker {{exchange}}"),
         ], RATIO, w=12, min=0, max=1,
-            description="Orders carry exchange labels, not strategy labels; this is the quality every strategy gets."),
+            description="fill: the share of submitted orders that filled completely. Orders carry exchange "
+                        "labels, not strategy labels; this is the quality every strategy gets."),
         timeseries(9, "Mean slippage of taker fills", [
             prom(f'account_exchange:trader_slippage_bps:mean5m{sel("account", "exchange")}', "{{exchange}}"),
         ], BPS, w=12, limits=[limit("trader:slippage_limit:bps")]),

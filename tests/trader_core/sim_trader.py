@@ -8,8 +8,9 @@ from typing import Callable
 from trader.config import load_config_text
 from trader.engine import Trader
 
-# Fast strategies (quarter-second bars, short timeouts) and a 4-s risk window so a few seconds of
-# sim show every order type and status, and figures that need samples.
+# Fast strategies (quarter-second bars, short timeouts, a reversed signal closes the position)
+# and a 4-s risk window so a few seconds of sim show every order type and status, and figures
+# that need samples.
 FAST_SIM = """
 feed: {kind: sim, exchanges: [binance], symbols: [BTCUSDT, ETHUSDT, SOLUSDT], sim_updates_per_second: 10, seed: 3}
 risk: {sample_interval_seconds: 0.2, min_samples: 5, correlation_min_returns: 3}
@@ -20,9 +21,9 @@ accounts:
     limits: {var_usdt: 1.0e+9}  # 0.2-s samples scaled to a day give a VaR no real run has
     strategies:
       - {type: momentum, bar_seconds: 0.1, lookback_bars: 5, entry_threshold: 0.3, max_hold_seconds: 1.5,
-         entry_timeout_seconds: 0.5, stop_loss_ratio: 0.0003, take_profit_ratio: 0.0002}
+         entry_timeout_seconds: 0.5, stop_loss_ratio: 0.0003, take_profit_ratio: 0.0002, exit_on_reversal: true}
       - {type: mean_reversion, bar_seconds: 0.1, lookback_bars: 6, entry_threshold: 0.8, max_hold_seconds: 1.5,
-         entry_timeout_seconds: 0.5, stop_loss_ratio: 0.0003, take_profit_ratio: 0.0002}
+         entry_timeout_seconds: 0.5, stop_loss_ratio: 0.0003, take_profit_ratio: 0.0002, exit_on_reversal: true}
 """
 
 

@@ -90,6 +90,19 @@ def test_stop_triggers_when_the_mid_crosses_and_fills_as_taker():
     assert ("binance", "BTCUSDT") not in desk.account.positions
 
 
+def test_stop_slippage_is_measured_from_the_mid_when_it_triggered():
+    desk = Desk()
+    desk.quote(99.0, 100.0)
+    desk.submit("buy", "market", 1.0)
+    desk.submit("sell", "stop", 1.0, 95.0, reduce_only=True)  # placed at mid 99.5
+    desk.quote(94.0, 94.5)  # mid 94.25 crosses the stop; the bid 94.0 fills it
+    fill = desk.of(OrderFilled)[-1]
+    assert fill.order_type == "stop" and fill.price == 94.0
+    # (94.25 - 94.0) / 94.25 = 26.5 bps; from the mid at placement it would read 552.8 bps
+    assert fill.slippage_bps == pytest.approx((94.25 - 94.0) / 94.25 * 1e4)
+    assert fill.slippage_bps == pytest.approx(26.53, abs=0.01)
+
+
 def test_reduce_only_is_trimmed_to_the_position_and_rejected_without_one():
     desk = Desk()
     desk.quote(99.0, 100.0)

@@ -8,6 +8,7 @@ import pytest
 from trader import risk
 from trader.config import RiskConfig, LimitsConfig
 from trader.portfolio import Account
+from tests.trader_core.paper_fixtures import Desk
 
 # 100 returns, -0.0050 ... +0.0049 in steps of 0.0001.
 R = np.arange(-50, 50) / 10_000.0
@@ -60,6 +61,36 @@ def test_correlation():
     assert risk.max_pairwise_correlation(opposite, 3) < -0.9
     assert risk.max_pairwise_correlation(a.reshape(-1, 1), 3) is None  # one position
     assert risk.max_pairwise_correlation(together[:3], 3) is None  # too few returns
+
+
+def test_correlation_is_of_the_positions_own_returns():
+    a = np.array([100, 101, 100, 102, 101, 103.0])
+    together = np.column_stack([a, a * 2])  # two markets moving as one
+    # long one, short the other: a hedge, its returns cancel
+    assert risk.max_pairwise_correlation(together, 3, [1, -1]) == pytest.approx(-1.0)
+    assert risk.max_pairwise_correlation(together, 3, [-1, -1]) == pytest.approx(1.0)  # two shorts
+    opposite = np.column_stack([a, 200 - a])  # markets moving against each other
+    assert risk.max_pairwise_correlation(opposite, 3, [1, -1]) > 0.9  # long one, short the other: one bet
+
+
+def test_account_correlation_reads_a_hedge_negative_and_two_longs_positive():
+    rng = np.random.default_rng(5)
+    common = rng.normal(0, 0.001, 40)
+    paths = np.array([100.0, 50.0]) * np.exp(np.cumsum(common[:, None] + rng.normal(0, 0.0002, (40, 2)), axis=0))
+    readings = {}
+    for eth_side in ("sell", "buy"):
+        desk = Desk(risk=RiskConfig(correlation_min_returns=10))
+        desk.quote(99.99, 100.01, symbol="BTCUSDT")
+        desk.quote(49.995, 50.005, symbol="ETHUSDT")
+        desk.broker.submit("s", "binance", "BTCUSDT", "buy", "market", 10.0, leverage=10.0)
+        desk.broker.submit("s", "binance", "ETHUSDT", eth_side, "market", 20.0, leverage=10.0)
+        for btc, eth in paths:
+            desk.clock.now += 10
+            desk.quote(btc * 0.9999, btc * 1.0001, symbol="BTCUSDT")
+            desk.quote(eth * 0.9999, eth * 1.0001, symbol="ETHUSDT")
+            desk.account.sample(desk.clock())
+        readings[eth_side] = desk.account.snapshot(desk.clock()).correlation_max
+    assert readings["sell"] < -0.9 and readings["buy"] > 0.9, readings
 
 
 def test_account_risk_figures_appear_only_with_enough_samples():

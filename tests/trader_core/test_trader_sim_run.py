@@ -52,3 +52,12 @@ def test_two_accounts_trade_independently_from_config():
     assert {symbol for (_, symbol, _, _) in small.orders} == {"BTCUSDT"}
     assert sum(small.orders.values()) > 0 and sum(main.orders.values()) > 0
     assert {s.name for s in main.strategies} == {"momentum", "mean_reversion"}
+
+
+def test_the_example_config_is_every_default():
+    """trader/config.example.yml says it holds every key at its default: the defaults a user runs
+    (the strategies' exits, sizes and timeouts included) are the ones it documents."""
+    from trader.config import load_config
+    from tests.support.trader import REPO_ROOT
+
+    assert load_config(REPO_ROOT / "trader" / "config.example.yml") == load_config(None)

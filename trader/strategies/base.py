@@ -8,8 +8,10 @@ position itself (one-way mode: the position belongs to the strategy that opened 
 Once an entry order is done and a position exists, it places two reduce-only exits: a stop
 (stop-loss, ``stop_loss_ratio`` from the entry) and a limit (take-profit, ``take_profit_ratio``).
 A resting entry older than ``entry_timeout_seconds`` is canceled; a position older than
-``max_hold_seconds`` is closed with a reduce-only market order. So every order type and status
-happens in a short run.
+``max_hold_seconds`` is closed with a reduce-only market order; with ``exit_on_reversal`` a signal
+for the other side closes it at market too. So every order type and status happens in a short
+run. A strategy leaves a symbol alone while another strategy's entry is working there (one-way
+mode: whichever filled first would own the position the other's fill then closes).
 """
 
 from __future__ import annotations
@@ -106,11 +108,17 @@ class Strategy:
         position = account.positions.get(key)
         if (position is not None and position.strategy != self.name) or account.reserved.get(key, self.name) != self.name:
             return  # another strategy's (or a drill's) position
+        if any(o.strategy != self.name and not o.reduce_only and (o.exchange, o.symbol) == key
+               for o in self.ctx.broker.open_orders()):
+            # Another strategy's entry is working here: in one-way mode our fill would open the
+            # position it is about to own, or its fill would close ours (a mean reversion entry
+            # resting against a momentum move fills exactly when momentum has bought).
+            return
         if state.entry is not None or state.exit_order is not None:
             return
         now = self.ctx.clock()
         if position is not None:
-            if (position.quantity > 0) != (side == "buy"):
+            if self.config.exit_on_reversal and (position.quantity > 0) != (side == "buy"):
                 self._exit(key, state, "signal_reversed")
             return
         if now < state.cooldown_until:
