@@ -47,7 +47,7 @@ def test_liquidation_close_fires_for_a_watched_exchange_account(start_trader, st
             panels = [(d, p, t) for d in dashboards().values() for p, t in targets(d, "prometheus")
                       if (d["uid"], p["id"]) in EXCHANGE_ACCOUNT_PANELS]
             assert {(d["uid"], p["id"]) for d, p, _ in panels} == EXCHANGE_ACCOUNT_PANELS
-            everything = {"account": ".*", "exchange": ".*", "symbol": ".*", "strategy": ".*", "instance": ".*"}
+            everything = {"trader": ".*", "account": ".*", "exchange": ".*", "symbol": ".*", "strategy": ".*", "instance": ".*"}
             prometheus.wait_until(lambda: all(prometheus.query(fill_variables(t["expr"], everything))
                                               for _, _, t in panels), 30, "the exchange-account panels to show data")
         finally:

@@ -1,6 +1,7 @@
-"""End to end: a real trader (``python -m trader --feed sim``) trades for a few seconds into its
-journal; ``python -m reports --send`` makes the account's daily report from that journal and the
-SMTP (aiosmtpd), Telegram and Discord stand-ins receive it, with the trades the journal holds."""
+"""End to end: a real trader (``python -m trader --feed sim``, the fast test strategies) trades for
+a few seconds into its journal; ``python -m reports --send`` makes the account's daily report from
+that journal and the SMTP (aiosmtpd), Telegram and Discord stand-ins receive it, with the trades
+the journal holds."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from tests.alertmanager.am_fakes import FakeSmtp, telegram_visible_text
 from tests.reports.standins import DiscordStandIn, TelegramStandIn
 from tests.support.processes import wait_until
 from tests.support.trader import REPO_ROOT
+from tests.trader_core.sim_trader import FAST_SIM
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +40,11 @@ def _journal_trades(state_dir) -> tuple[int, int]:
 
 def test_a_sim_traders_day_reaches_email_telegram_and_discord(start_trader, tmp_path):
     state_dir = tmp_path / "state"
-    trader = start_trader("--feed", "sim", "--state-dir", str(state_dir))
+    # The fast strategies: the default ones are sized to a real market and may close no trade in
+    # a minute and a half; a day's report of several trades is what this test is about.
+    config = tmp_path / "fast.yml"
+    config.write_text(FAST_SIM)
+    trader = start_trader("--feed", "sim", "--config", str(config), "--state-dir", str(state_dir))
     wait_until(lambda: _journal_trades(state_dir)[0] >= MIN_TRADES, 90, f"{MIN_TRADES} closed trades in the journal")
     assert trader.stop() == 0  # a clean stop: the journal's last flush, no -wal left
     trades, wins = _journal_trades(state_dir)
