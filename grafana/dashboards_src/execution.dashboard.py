@@ -64,10 +64,15 @@ dashboard = trader_dashboard(
                  "(1 - trader:order_success_slo:ratio)", f"{{{{exchange}}}} {window}")
             for window in BURN_WINDOWS
         ], "suffix:x", w=24, alerts=("TraderOrderSuccessBudgetBurn",),
+            right=[prom(f"exchange:trader_orders_submitted:increase{window}{EXCHANGE}", f"orders {{{{exchange}}}} {window}")
+                   for window in ("1d", "3d")],
+            limits=[limit("trader:order_slo_min_orders:count", "orders needed for the slow burn", "orange", right=True)],
             description="How many times faster than the SLO (trader:order_success_slo:ratio) allows the order "
                         "failures spend the 30-day error budget; 1x spends it in exactly 30 days. The alert pages "
                         "when a long window and its short window (1h and 5m, 6h and 30m) both burn fast; "
-                        "the factors are in prometheus/rules/slo.yml."),
+                        "the factors are in prometheus/rules/slo.yml. The slow burn (1d and 3d, a ticket) also "
+                        "needs more orders in its long window than the orange line (right axis): on fewer, the "
+                        "paper broker's own 1 % failures look like a burn."),
         timeseries(7, "Fill rate and post-only success (1h)", [
             prom(f"account_exchange:trader_order_fill:ratio_rate1h{ACC_EX}", "fill {{exchange}}"),
             prom(f"account_exchange:trader_post_only_success:ratio_rate1h{ACC_EX}", "post-only maker {{exchange}}"),
