@@ -25,7 +25,7 @@ from tests.support.prometheus import stack_config
 pytestmark = pytest.mark.slow
 
 EVALUATION_LIMIT_SECONDS = 10  # committed: 120
-NO_ORDER_LIMIT_SECONDS = 15  # committed: 3600
+NO_ORDER_LIMIT_SECONDS = 15  # committed: 10800
 DRILL_DELAY_SECONDS = 25
 TIMEOUT_SECONDS = 150
 
@@ -35,7 +35,7 @@ def _tuned_trading_rules(tmp_path) -> Path:
 
     text = (REPO_ROOT / "prometheus" / "rules" / "trading.yml").read_text()
     for record, committed, tuned in (("trader:strategy_evaluation_staleness_limit:seconds", 120, EVALUATION_LIMIT_SECONDS),
-                                     ("trader:strategy_no_order_limit:seconds", 3600, NO_ORDER_LIMIT_SECONDS)):
+                                     ("trader:strategy_no_order_limit:seconds", 10800, NO_ORDER_LIMIT_SECONDS)):
         pattern = rf"(- record: {re.escape(record)}\n\s+expr: vector\(){committed}\)"
         text, count = re.subn(pattern, rf"\g<1>{tuned})", text)
         assert count == 1, f"prometheus/rules/trading.yml: {record} is no longer vector({committed})"
