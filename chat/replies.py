@@ -6,14 +6,19 @@ transport splits a reply into pages within its own limit (``pages()``), the butt
 
     >>> pages(Reply("Title", tuple(f"line {i}" for i in range(5))), limit=40)
     ['<b>Title</b>\\nline 0\\nline 1', '<b>Title</b> (2/3)\\nline 2\\nline 3', '<b>Title</b> (3/3)\\nline 4']
-    >>> money(10240.456), money(-3.2), ratio(0.1234), ratio(None)
-    ('10,240.46', '-3.20', '12.3%', 'n/a')
+    >>> money(10240.456), money(-3.2), ratio(0.1234), ratio(None), money(float("nan"))
+    ('10,240.46', '-3.20', '12.3%', 'n/a', 'n/a')
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from html import escape
+
+# Telegram counts UTF-16 code units: the reports' transports already measure that way.
+from reports.numbers import NA
+from reports.transports.fit import utf16_len
 
 __all__ = ["Button", "Reply", "pages", "e", "money", "ratio", "utf16_len"]
 
@@ -36,11 +41,6 @@ class Reply:
 
 def e(text: object) -> str:
     return escape(str(text), quote=False)
-
-
-def utf16_len(text: str) -> int:
-    """Length as Telegram counts it (UTF-16 code units)."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 def _cut(line: str, limit: int) -> str:
@@ -76,9 +76,13 @@ def pages(reply: Reply, limit: int) -> list[str]:
             for i, chunk in enumerate(chunks)]
 
 
+def _shown(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)  # Prometheus answers NaN and ±Inf too
+
+
 def money(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:,.2f}"
+    return f"{value:,.2f}" if _shown(value) else NA
 
 
 def ratio(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1%}"
+    return f"{value:.1%}" if _shown(value) else NA

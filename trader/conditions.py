@@ -67,13 +67,10 @@ class ConditionWatch:
 
     @staticmethod
     def _nearest_liquidation(account: Account) -> float | None:
-        nearest = None
-        for key, position in account.positions.items():
-            mark = account.marks.get(key, position.entry_price)
-            if mark > 0:
-                distance = abs(mark - position.liquidation_price) / mark
-                nearest = distance if nearest is None else min(nearest, distance)
-        return nearest
+        distances = [risk.liquidation_distance_ratio(account.marks.get(key, position.entry_price),
+                                                     position.liquidation_price)
+                     for key, position in account.positions.items()]
+        return min((d for d in distances if d is not None), default=None)
 
     def _update(self, account: str, condition: Condition, holds: bool, value: float, threshold: float) -> None:
         key = (account, condition)

@@ -422,7 +422,7 @@ class Account:
                 exchange=p.exchange, symbol=p.symbol, strategy=p.strategy, quantity=p.quantity,
                 entry_price=p.entry_price, mark_price=mark, notional_usdt=abs(p.quantity) * mark,
                 unrealized_pnl_usdt=p.unrealized(mark), margin_usdt=p.margin, leverage=p.leverage,
-                liquidation_price=liq, liquidation_distance_ratio=abs(mark - liq) / mark if mark > 0 else 0.0,
+                liquidation_price=liq, liquidation_distance_ratio=risk.liquidation_distance_ratio(mark, liq) or 0.0,
                 opened_at=p.opened_at, age_seconds=max(0.0, ts - p.opened_at)))
         strategies = []
         gross_profit = gross_loss = 0.0

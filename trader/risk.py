@@ -29,7 +29,7 @@ import numpy as np
 __all__ = [
     "SECONDS_PER_DAY", "SECONDS_PER_YEAR", "returns", "var_historical", "cvar_historical",
     "var_parametric", "cvar_parametric", "sharpe", "sortino", "drawdown_ratio", "max_drawdown_ratio",
-    "max_pairwise_correlation", "liquidation_price", "DAILY_WINDOW", "MIN_DAILY_RETURNS", "daily_sharpe",
+    "max_pairwise_correlation", "liquidation_price", "liquidation_distance_ratio", "DAILY_WINDOW", "MIN_DAILY_RETURNS", "daily_sharpe",
     "daily_sortino",
 ]
 
@@ -155,6 +155,18 @@ def max_pairwise_correlation(prices: np.ndarray, min_returns: int, directions=No
     corr = np.corrcoef(r, rowvar=False)
     upper = corr[np.triu_indices_from(corr, k=1)]
     return float(np.max(upper))
+
+
+def liquidation_distance_ratio(mark_price: float, liquidation_price: float | None) -> float | None:
+    """How far the mark is from the liquidation price, 0..1 of the mark (TraderLiquidationClose's
+    figure); None without a liquidation price or a positive mark.
+
+    >>> liquidation_distance_ratio(100.0, 90.5), liquidation_distance_ratio(0.0, 90.5)
+    (0.095, None)
+    """
+    if liquidation_price is None or mark_price <= 0:
+        return None
+    return abs(mark_price - liquidation_price) / mark_price
 
 
 def liquidation_price(entry_price: float, leverage: float, maintenance_margin_ratio: float, long: bool) -> float:

@@ -274,7 +274,7 @@ class ExchangeAccountState:
             entry_price=p.entry_price, mark_price=mark, notional_usdt=abs(p.quantity) * mark,
             unrealized_pnl_usdt=p.unrealized_pnl, margin_usdt=p.margin, leverage=p.leverage,
             liquidation_price=liq,
-            liquidation_distance_ratio=abs(mark - liq) / mark if liq is not None and mark > 0 else None,
+            liquidation_distance_ratio=risk.liquidation_distance_ratio(mark, liq),
             opened_at=opened_at, age_seconds=max(0.0, now - opened_at))
 
     # --- the journal's seam -------------------------------------------------------------------
